@@ -1,0 +1,33 @@
+# The README's commands. Everything is installed into .venv by the first target that needs it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DBT := $(BIN)/dbt
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: build test lint checks clean demo-data
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+## build: install, then `dbt build` the whole project on the demo data into clv.duckdb
+build: $(BIN)/.installed
+	$(DBT) build --fail-fast
+
+## test: every test: dbt build (data + unit tests), sqlfluff lint, python_checks
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider
+
+## lint: sqlfluff on all models, macros and singular tests
+lint: $(BIN)/.installed
+	$(BIN)/sqlfluff lint models tests macros
+
+## demo-data: regenerate the committed demo seeds (deterministic)
+demo-data: $(BIN)/.installed
+	$(BIN)/python scripts/generate_demo_data.py --out seeds/raw
+
+clean:
+	rm -rf target logs dbt_packages clv.duckdb

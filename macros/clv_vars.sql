@@ -1,0 +1,168 @@
+{#
+    The one place where the project's vars are defined, defaulted and validated (SPEC section 3).
+    Models read a var with clv_var('name'); a bad value stops the build with a message naming the
+    var and the values it accepts. clv_validate_vars() runs as the first on-run-start hook.
+#}
+
+{% macro clv_var_defaults() %}
+    {{ return({
+        'as_of_date': none,
+        'observation_window_months': 12,
+        'reporting_currency': 'USD',
+        'discount_rate': 0.10,
+        'clv_horizon_years': 10,
+        'max_lifetime_years': 10,
+        'default_gross_margin': 0.40,
+        'margin_method': 'items',
+        'segment_dimensions': ['acquisition_channel', 'country', 'cohort_year'],
+        'overdue_factor': 2.0,
+        'time_unit': 'week',
+        'holdout_months': 6,
+        'future_date_cutoff': none,
+        'enable_predictive': true,
+        'raw_data_dir': none,
+        'raw_schema': none,
+        'raw_database': none,
+    }) }}
+{% endmacro %}
+
+
+{% macro clv_var(name) %}
+    {%- set defaults = clv_var_defaults() -%}
+    {%- if name not in defaults -%}
+        {{ exceptions.raise_compiler_error("clv_var: unknown var '" ~ name ~ "'. Known vars: " ~ (defaults.keys() | list | join(', '))) }}
+    {%- endif -%}
+    {{ return(_clv_check_var(name, var(name, defaults[name]))) }}
+{% endmacro %}
+
+
+{% macro _clv_fail(name, value, accepted) %}
+    {{ exceptions.raise_compiler_error("Invalid value for var '" ~ name ~ "': " ~ (value | string) ~ ". Accepted values: " ~ accepted ~ ".") }}
+{% endmacro %}
+
+
+{% macro _clv_number(name, value, accepted) %}
+    {#- Numbers may arrive as YAML numbers or as strings; booleans are not numbers. -#}
+    {%- set text = value | string | trim -%}
+    {%- if value is boolean or value is none or not modules.re.match('^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$', text) -%}
+        {{ _clv_fail(name, value, accepted) }}
+    {%- endif -%}
+    {{ return(text | float) }}
+{% endmacro %}
+
+
+{% macro _clv_integer(name, value, low, high) %}
+    {%- set accepted = 'a whole number from ' ~ low ~ ' to ' ~ high -%}
+    {%- set text = value | string | trim -%}
+    {%- if value is boolean or value is none or not modules.re.match('^[+]?[0-9]+$', text) -%}
+        {{ _clv_fail(name, value, accepted) }}
+    {%- endif -%}
+    {%- set number = text | int -%}
+    {%- if number < low or number > high -%}
+        {{ _clv_fail(name, value, accepted) }}
+    {%- endif -%}
+    {{ return(number) }}
+{% endmacro %}
+
+
+{% macro _clv_date(name, value, accepted) %}
+    {#- A calendar date as YYYY-MM-DD (YAML may already have parsed it into a date). -#}
+    {%- set text = value | string | trim -%}
+    {%- set match = modules.re.match('^([0-9]{4})-([0-9]{2})-([0-9]{2})$', text) -%}
+    {%- if not match -%}
+        {{ _clv_fail(name, value, accepted) }}
+    {%- endif -%}
+    {%- set year = match.group(1) | int -%}
+    {%- set month = match.group(2) | int -%}
+    {%- set day = match.group(3) | int -%}
+    {%- if year < 1 or month < 1 or month > 12 or day < 1 -%}
+        {{ _clv_fail(name, value, accepted) }}
+    {%- endif -%}
+    {%- set next_month = modules.datetime.date(year + (1 if month == 12 else 0), 1 if month == 12 else month + 1, 1) -%}
+    {%- set month_days = (next_month - modules.datetime.timedelta(days=1)).day -%}
+    {%- if day > month_days -%}
+        {{ _clv_fail(name, value, accepted) }}
+    {%- endif -%}
+    {{ return(text) }}
+{% endmacro %}
+
+
+{% macro _clv_check_var(name, value) %}
+    {%- set date_text = 'a date as YYYY-MM-DD (e.g. 2025-12-31)' -%}
+    {%- if name == 'as_of_date' -%}
+        {{ return(none if value is none or (value | string | trim) in ('', 'none', 'None', 'null') else _clv_date(name, value, date_text ~ ', or null for the latest clean order date')) }}
+    {%- elif name == 'future_date_cutoff' -%}
+        {{ return(none if value is none or (value | string | trim) in ('', 'none', 'None', 'null') else _clv_date(name, value, date_text ~ ', or null for the date of the run')) }}
+    {%- elif name == 'observation_window_months' -%}
+        {{ return(_clv_integer(name, value, 1, 120)) }}
+    {%- elif name == 'holdout_months' -%}
+        {{ return(_clv_integer(name, value, 1, 120)) }}
+    {%- elif name == 'clv_horizon_years' -%}
+        {{ return(_clv_integer(name, value, 1, 100)) }}
+    {%- elif name == 'max_lifetime_years' -%}
+        {%- set number = _clv_number(name, value, 'a number > 0 and <= 100') -%}
+        {%- if number <= 0 or number > 100 -%}{{ _clv_fail(name, value, 'a number > 0 and <= 100') }}{%- endif -%}
+        {{ return(number) }}
+    {%- elif name == 'discount_rate' -%}
+        {%- set number = _clv_number(name, value, 'a number in [0, 1) (an annual rate as a fraction, e.g. 0.10)') -%}
+        {%- if number < 0 or number >= 1 -%}{{ _clv_fail(name, value, 'a number in [0, 1) (an annual rate as a fraction, e.g. 0.10)') }}{%- endif -%}
+        {{ return(number) }}
+    {%- elif name == 'default_gross_margin' -%}
+        {%- set number = _clv_number(name, value, 'a number in [0, 1] (a fraction, e.g. 0.40)') -%}
+        {%- if number < 0 or number > 1 -%}{{ _clv_fail(name, value, 'a number in [0, 1] (a fraction, e.g. 0.40)') }}{%- endif -%}
+        {{ return(number) }}
+    {%- elif name == 'overdue_factor' -%}
+        {%- set number = _clv_number(name, value, 'a number > 0 (e.g. 2.0)') -%}
+        {%- if number <= 0 -%}{{ _clv_fail(name, value, 'a number > 0 (e.g. 2.0)') }}{%- endif -%}
+        {{ return(number) }}
+    {%- elif name == 'reporting_currency' -%}
+        {%- set text = value | string | trim | upper -%}
+        {%- if not modules.re.match('^[A-Z]{3}$', text) -%}{{ _clv_fail(name, value, 'a three-letter ISO 4217 currency code (e.g. USD)') }}{%- endif -%}
+        {{ return(text) }}
+    {%- elif name == 'margin_method' -%}
+        {%- set text = value | string | trim | lower -%}
+        {%- if text not in ('items', 'inventory', 'fixed') -%}{{ _clv_fail(name, value, 'items, inventory, fixed') }}{%- endif -%}
+        {{ return(text) }}
+    {%- elif name == 'time_unit' -%}
+        {%- set text = value | string | trim | lower -%}
+        {%- if text not in ('day', 'week') -%}{{ _clv_fail(name, value, 'day, week') }}{%- endif -%}
+        {{ return(text) }}
+    {%- elif name == 'segment_dimensions' -%}
+        {%- set allowed = ['acquisition_channel', 'country', 'cohort_year'] -%}
+        {%- set accepted = 'a list drawn from ' ~ (allowed | join(', ')) ~ ' (may be empty; the all/all segment is always published)' -%}
+        {%- set items = [value] if value is string else value -%}
+        {%- if items is none or items is mapping or items is not iterable -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
+        {%- set cleaned = [] -%}
+        {%- for item in items -%}
+            {%- set text = item | string | trim | lower -%}
+            {%- if text not in allowed -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
+            {%- if text not in cleaned -%}{%- do cleaned.append(text) -%}{%- endif -%}
+        {%- endfor -%}
+        {{ return(cleaned) }}
+    {%- elif name == 'enable_predictive' -%}
+        {%- if value is boolean -%}{{ return(value) }}{%- endif -%}
+        {%- set text = value | string | trim | lower -%}
+        {%- if text not in ('true', 'false') -%}{{ _clv_fail(name, value, 'true, false') }}{%- endif -%}
+        {{ return(text == 'true') }}
+    {%- else -%}
+        {#- raw_data_dir, raw_schema, raw_database: free text, checked where they are used -#}
+        {{ return(none if value is none or (value | string | trim) == '' else (value | string | trim)) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro clv_validate_vars() %}
+    {#- Read every var once so that a bad value fails the run before any model is built. -#}
+    {%- for name in clv_var_defaults().keys() -%}
+        {%- do clv_var(name) -%}
+    {%- endfor -%}
+    {%- if clv_var('raw_data_dir') is not none and target.type != 'duckdb' -%}
+        {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': reading a folder of files is supported on the duckdb target only (target is " ~ target.type ~ "). Accepted values: null on this target; load the files into a schema and set raw_schema instead.") }}
+    {%- endif -%}
+    select 1 as vars_checked
+{% endmacro %}
+
+
+{% macro clv_uses_demo_seeds() %}
+    {{ return(clv_var('raw_data_dir') is none and clv_var('raw_schema') is none) }}
+{% endmacro %}

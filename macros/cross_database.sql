@@ -1,0 +1,119 @@
+{#
+    Engine differences, each behind adapter.dispatch (default__ = DuckDB; postgres__ and spark__
+    overrides). Models call these, never engine-specific SQL.
+#}
+
+{% macro clv_try_timestamp(expression) %}
+    {{ return(adapter.dispatch('clv_try_timestamp', 'clv')(expression)) }}
+{% endmacro %}
+
+{% macro default__clv_try_timestamp(expression) -%}
+    {#- ISO-8601 text to a UTC timestamp (an offset, if any, is applied); null when it does not parse. -#}
+    cast(timezone('UTC', try_cast({{ expression }} as timestamptz)) as timestamp)
+{%- endmacro %}
+
+{% macro postgres__clv_try_timestamp(expression) -%}
+    {{ clv_postgres_try_cast(expression, 'timestamptz') }} at time zone 'UTC'
+{%- endmacro %}
+
+{% macro spark__clv_try_timestamp(expression) -%}
+    try_to_timestamp(regexp_replace({{ expression }}, 'Z$', '+00:00'))
+{%- endmacro %}
+
+
+{% macro clv_try_date(expression) -%}
+    cast({{ clv_try_timestamp(expression) }} as date)
+{%- endmacro %}
+
+
+{% macro clv_try_number(expression) %}
+    {{ return(adapter.dispatch('clv_try_number', 'clv')(expression)) }}
+{% endmacro %}
+
+{% macro default__clv_try_number(expression) -%}
+    {#- Decimal text to a finite double; null when it does not parse (nan and inf do not). -#}
+    case
+        when {{ expression }} ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$'
+            then cast({{ expression }} as {{ clv_type_double() }})
+    end
+{%- endmacro %}
+
+{% macro spark__clv_try_number(expression) -%}
+    case
+        when {{ expression }} rlike '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$'
+            then cast({{ expression }} as {{ clv_type_double() }})
+    end
+{%- endmacro %}
+
+{% macro duckdb__clv_try_number(expression) -%}
+    case
+        when regexp_full_match({{ expression }}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')
+            then cast({{ expression }} as {{ clv_type_double() }})
+    end
+{%- endmacro %}
+
+
+{% macro clv_postgres_try_cast(expression, type) -%}
+    {#- Postgres has no try_cast: clv_try_cast_pg (created by an on-run-start hook) returns null on error. -#}
+    clv_try_cast_{{ type }}({{ expression }})
+{%- endmacro %}
+
+
+{% macro clv_median(expression) %}
+    {{ return(adapter.dispatch('clv_median', 'clv')(expression)) }}
+{% endmacro %}
+
+{% macro default__clv_median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro spark__clv_median(expression) -%}
+    percentile({{ expression }}, 0.5)
+{%- endmacro %}
+
+
+{% macro clv_days_between(start_date, end_date) -%}
+    {#- Whole days from start_date to end_date (DATE values), the same on every engine. -#}
+    {{ dbt.datediff(start_date, end_date, 'day') }}
+{%- endmacro %}
+
+
+{% macro clv_add_months(date_expression, months) -%}
+    {#- A DATE moved by whole months (end of month clamps: 2025-08-31 - 6 months = 2025-02-28). -#}
+    cast({{ dbt.dateadd('month', months, date_expression) }} as date)
+{%- endmacro %}
+
+
+{% macro clv_month_index(date_expression) -%}
+    {#- Months since year 0, so that two dates' month difference is a subtraction. -#}
+    (extract(year from {{ date_expression }}) * 12 + extract(month from {{ date_expression }}))
+{%- endmacro %}
+
+
+{% macro clv_date_literal(text) -%}
+    cast('{{ text }}' as date)
+{%- endmacro %}
+
+
+{% macro clv_integer_series(upper_bound) -%}
+    {#- The integers 0 .. upper_bound - 1 (upper_bound <= 10000) as a column named n. -#}
+    {%- set digits -%}
+        select 0 as d union all select 1 union all select 2 union all select 3 union all select 4
+        union all select 5 union all select 6 union all select 7 union all select 8 union all select 9
+    {%- endset -%}
+    select ones.d + 10 * tens.d + 100 * hundreds.d + 1000 * thousands.d as n
+    from ({{ digits }}) as ones
+    cross join ({{ digits }}) as tens
+    cross join ({{ digits }}) as hundreds
+    cross join ({{ digits }}) as thousands
+    where ones.d + 10 * tens.d + 100 * hundreds.d + 1000 * thousands.d < {{ upper_bound }}
+{%- endmacro %}
+
+
+{% macro clv_type_double() %}
+    {{ return(adapter.dispatch('clv_type_double', 'clv')()) }}
+{% endmacro %}
+
+{% macro default__clv_type_double() %}{{ return('double') }}{% endmacro %}
+
+{% macro postgres__clv_type_double() %}{{ return('double precision') }}{% endmacro %}

@@ -1,0 +1,67 @@
+-- Customer scores (SPEC section 6): RFM quintiles and label, value tier, overdue flag.
+with
+
+customers as (
+
+    select * from {{ ref('int_customers_summarised') }}
+
+),
+
+purchases as (
+
+    select * from {{ ref('int_purchases_sequenced') }}
+
+),
+
+overall_gap as (
+
+    -- the median of all gaps between a customer's consecutive purchases: the pattern of one-purchase customers
+    select
+        {{ clv_median(clv_days_between('previous_purchase_date', 'order_date')) }} as median_gap_days
+    from purchases
+    where previous_purchase_date is not null
+
+),
+
+ranked as (
+
+    select
+        customers.*,
+        ntile(5) over (order by customers.recency_days desc, customers.customer_id) as r_score,
+        ntile(5) over (order by customers.purchases, customers.customer_id) as f_score,
+        ntile(5) over (order by customers.revenue, customers.customer_id) as m_score,
+        row_number() over (order by customers.revenue desc, customers.customer_id) as revenue_rank,
+        count(*) over () as customer_count,
+        {{ clv_var('overdue_factor') }} * coalesce(customers.avg_days_between_purchases, overall_gap.median_gap_days) as overdue_threshold_days
+    from customers
+    cross join overall_gap
+
+),
+
+final as (
+
+    select
+        *,
+        {{ dbt.concat([dbt.cast('r_score', dbt.type_string()), dbt.cast('f_score', dbt.type_string()), dbt.cast('m_score', dbt.type_string())]) }} as rfm_cell,
+        case
+            when r_score >= 4 and f_score >= 4 and m_score >= 4 then 'champions'
+            when r_score >= 3 and f_score >= 4 then 'loyal'
+            when r_score >= 4 and f_score <= 2 then 'new_customers'
+            when r_score <= 2 and f_score >= 3 then 'at_risk'
+            when r_score <= 2 then 'hibernating'
+            else 'potential_loyalists'
+        end as rfm_segment,
+        case
+            when revenue_rank * 100 <= customer_count * 5 then 'vip'
+            when revenue_rank * 100 <= customer_count * 20 then 'high'
+            when revenue_rank * 100 <= customer_count * 50 then 'medium'
+            else 'low'
+        end as value_tier,
+        case
+            when overdue_threshold_days is not null then recency_days > overdue_threshold_days
+        end as is_overdue
+    from ranked
+
+)
+
+select * from final

@@ -1,0 +1,119 @@
+-- Order economics (SPEC section 4): net revenue, COGS at the cost valid on the order date, gross profit.
+with
+
+orders as (
+
+    select * from {{ ref('stg_raw__orders') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('stg_raw__order_items') }}
+
+),
+
+product_costs as (
+
+    select * from {{ ref('stg_raw__product_costs') }}
+
+),
+
+refunds as (
+
+    select * from {{ ref('stg_raw__refunds') }}
+
+),
+
+items_costed as (
+
+    select
+        order_items.order_id,
+        order_items.quantity,
+        product_costs.unit_cost
+    from order_items
+    inner join orders
+        on order_items.order_id = orders.order_id
+    left join product_costs
+        on
+            order_items.product_id = product_costs.product_id
+            and orders.order_date >= product_costs.valid_from
+            and (orders.order_date < product_costs.valid_to or product_costs.valid_to is null)
+
+),
+
+order_costs as (
+
+    select
+        order_id,
+        count(*) as item_lines,
+        sum(case when unit_cost is null then 1 else 0 end) as item_lines_without_cost,
+        sum(quantity * unit_cost) as items_cogs
+    from items_costed
+    group by order_id
+
+),
+
+order_refunds as (
+
+    select
+        order_id,
+        sum(amount) as refunded_amount
+    from refunds
+    group by order_id
+
+),
+
+priced as (
+
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.ordered_at,
+        orders.order_date,
+        orders.status,
+        orders.currency,
+        orders.fx_rate,
+        orders.order_total_reporting as gross_revenue,
+        coalesce(order_refunds.refunded_amount, 0) * orders.fx_rate as refunds,
+        orders.order_total_reporting - coalesce(order_refunds.refunded_amount, 0) * orders.fx_rate as net_revenue,
+        coalesce(order_costs.item_lines, 0) as item_lines,
+        coalesce(order_costs.item_lines, 0) = 0 or order_costs.item_lines_without_cost > 0 as is_cogs_estimated,
+        order_costs.items_cogs
+    from orders
+    left join order_costs
+        on orders.order_id = order_costs.order_id
+    left join order_refunds
+        on orders.order_id = order_refunds.order_id
+
+),
+
+final as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        status,
+        currency,
+        fx_rate,
+        gross_revenue,
+        refunds,
+        net_revenue,
+        item_lines,
+        is_cogs_estimated,
+        case
+            when is_cogs_estimated then net_revenue * (1 - {{ clv_var('default_gross_margin') }})
+            else items_cogs
+        end as cogs,
+        net_revenue - case
+            when is_cogs_estimated then net_revenue * (1 - {{ clv_var('default_gross_margin') }})
+            else items_cogs
+        end as gross_profit,
+        status != 'cancelled' and net_revenue > 0 as is_purchase
+    from priced
+
+)
+
+select * from final

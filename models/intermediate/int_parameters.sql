@@ -1,0 +1,39 @@
+-- One row: the dates every metric is measured against (SPEC section 3), resolved once.
+{%- set as_of = clv_var('as_of_date') %}
+{%- set window_months = clv_var('observation_window_months') %}
+
+with
+
+orders as (
+
+    select order_date from {{ ref('stg_raw__orders') }}
+
+),
+
+as_of as (
+
+    select
+        {%- if as_of is none %}
+        max(order_date) as as_of_date,
+        {%- else %}
+        {{ clv_date_literal(as_of) }} as as_of_date,
+        {%- endif %}
+        max(order_date) as latest_order_date
+    from orders
+
+),
+
+final as (
+
+    select
+        as_of_date,
+        latest_order_date,
+        {{ clv_add_months('as_of_date', -window_months) }} as window_start_date,
+        {{ clv_add_months('as_of_date', -2 * window_months) }} as prior_window_start_date,
+        {{ clv_add_months('as_of_date', -clv_var('holdout_months')) }} as holdout_start_date,
+        cast({{ window_months }} as {{ clv_type_double() }}) / 12 as window_years
+    from as_of
+
+)
+
+select * from final

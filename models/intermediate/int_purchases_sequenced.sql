@@ -1,0 +1,49 @@
+-- Purchases on or before as_of (SPEC section 4), numbered per customer and placed in the windows.
+with
+
+orders_priced as (
+
+    select * from {{ ref('int_orders_priced') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_parameters') }}
+
+),
+
+purchases as (
+
+    select
+        orders_priced.order_id,
+        orders_priced.customer_id,
+        orders_priced.ordered_at,
+        orders_priced.order_date,
+        orders_priced.net_revenue,
+        orders_priced.cogs,
+        orders_priced.gross_profit,
+        orders_priced.is_cogs_estimated,
+        orders_priced.order_date > parameters.window_start_date as is_in_window,
+        orders_priced.order_date > parameters.prior_window_start_date
+        and orders_priced.order_date <= parameters.window_start_date as is_in_prior_window
+    from orders_priced
+    cross join parameters
+    where
+        orders_priced.is_purchase
+        and orders_priced.order_date <= parameters.as_of_date
+
+),
+
+final as (
+
+    select
+        *,
+        row_number() over (partition by customer_id order by ordered_at, order_id) as purchase_number,
+        min(order_date) over (partition by customer_id) as first_purchase_date,
+        lag(order_date) over (partition by customer_id order by ordered_at, order_id) as previous_purchase_date
+    from purchases
+
+)
+
+select * from final

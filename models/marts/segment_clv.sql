@@ -1,0 +1,149 @@
+-- Grain: segment_dimension x segment_value. The heuristic CLV of SPEC section 5, with CAC and CAC < LTV.
+{%- set discount_rate = clv_var('discount_rate') %}
+{%- set margin_method = clv_var('margin_method') %}
+
+with
+
+segments as (
+
+    select * from {{ ref('int_segments_windowed') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_parameters') }}
+
+),
+
+inventory_periods as (
+
+    select * from {{ ref('int_inventory_periods_priced') }}
+
+),
+
+inventory_margin as (
+
+    -- the inventory method's rate over the periods that end inside the observation window
+    select
+        (sum(inventory_periods.revenue) - sum(inventory_periods.cogs_inventory))
+        / nullif(sum(inventory_periods.revenue), 0) as gross_margin
+    from inventory_periods
+    cross join parameters
+    where
+        inventory_periods.period_end > parameters.window_start_date
+        and inventory_periods.period_end <= parameters.as_of_date
+
+),
+
+measured as (
+
+    select
+        segments.*,
+        parameters.as_of_date,
+        parameters.window_years,
+        segments.revenue / nullif(segments.orders, 0) as aov,
+        segments.orders / nullif(segments.active_customers, 0) / parameters.window_years as purchase_frequency,
+        {%- if margin_method == 'items' %}
+        (segments.revenue - segments.cogs) / nullif(segments.revenue, 0) as gross_margin,
+        {%- elif margin_method == 'inventory' %}
+        coalesce(inventory_margin.gross_margin, {{ clv_var('default_gross_margin') }}) as gross_margin,
+        {%- else %}
+        cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as gross_margin,
+        {%- endif %}
+        power(
+            cast(segments.retained_customers as {{ clv_type_double() }}) / nullif(segments.prior_window_customers, 0),
+            1 / parameters.window_years
+        ) as segment_retention_rate
+    from segments
+    cross join parameters
+    cross join inventory_margin
+
+),
+
+retention_resolved as (
+
+    select
+        measured.*,
+        coalesce(measured.segment_retention_rate, whole_business.segment_retention_rate) as retention_rate,
+        measured.segment_retention_rate is null and whole_business.segment_retention_rate is not null as is_retention_imputed
+    from measured
+    left join measured as whole_business
+        on whole_business.segment_dimension = 'all'
+
+),
+
+lifetime as (
+
+    select
+        *,
+        1 - retention_rate as churn_rate,
+        case
+            when retention_rate = 1 then {{ clv_var('max_lifetime_years') }}
+            else least(1 / (1 - retention_rate), {{ clv_var('max_lifetime_years') }})
+        end as expected_lifetime_years,
+        coalesce(retention_rate = 1 or 1 / (1 - retention_rate) > {{ clv_var('max_lifetime_years') }}, false) as is_lifetime_capped,
+        aov * purchase_frequency * gross_margin as annual_margin
+    from retention_resolved
+
+),
+
+valued as (
+
+    select
+        *,
+        aov * purchase_frequency * expected_lifetime_years as clv_revenue,
+        annual_margin * expected_lifetime_years as clv_margin,
+        (
+            {%- for year in range(1, clv_var('clv_horizon_years') + 1) %}
+            {{ '+ ' if not loop.first }}annual_margin * power(retention_rate, {{ year - 1 }}) / power(cast({{ 1 + discount_rate }} as {{ clv_type_double() }}), {{ year }})
+            {%- endfor %}
+        ) as clv_discounted,
+        acquisition_spend / nullif(new_customers, 0) as cac
+    from lifetime
+
+),
+
+final as (
+
+    select
+        segment_dimension,
+        segment_value,
+        as_of_date,
+        customers,
+        active_customers,
+        orders,
+        revenue,
+        cogs,
+        aov,
+        purchase_frequency,
+        gross_margin,
+        prior_window_customers,
+        retained_customers,
+        retention_rate,
+        is_retention_imputed,
+        churn_rate,
+        expected_lifetime_years,
+        is_lifetime_capped,
+        annual_margin,
+        clv_revenue,
+        clv_margin,
+        clv_discounted,
+        new_customers,
+        acquisition_spend,
+        cac,
+        clv_discounted / nullif(cac, 0) as ltv_to_cac_ratio,
+        cac < clv_discounted as is_cac_below_ltv,
+        clv_discounted - cac as clv_net_of_cac,
+        cac / nullif(annual_margin / 12, 0) as cac_payback_months,
+        case
+            when cac is null or clv_discounted is null then 'unknown'
+            when clv_discounted >= 3 * cac then 'healthy'
+            when clv_discounted >= cac then 'marginal'
+            else 'unprofitable'
+        end as ltv_cac_health
+    from valued
+
+)
+
+select * from final

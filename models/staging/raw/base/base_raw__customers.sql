@@ -1,0 +1,69 @@
+{%- set raw_columns = ['customer_id', 'created_at', 'email', 'country', 'acquisition_channel'] -%}
+
+with
+
+source as (
+
+    {{ raw_source_select('customers', raw_columns, required_columns=['customer_id']) }}
+
+),
+
+rows_described as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns) }} as raw_row,
+        {{ clv_raw_key(['customer_id']) }} as raw_key
+    from source
+
+),
+
+rows_checked as (
+
+    select
+        *,
+        {{ clv_row_checks(['customer_id']) }}
+    from rows_described
+
+),
+
+typed as (
+
+    select
+        customer_id,
+        {{ clv_try_timestamp('created_at') }} as created_at,
+        created_at is not null as has_created_at,
+        lower(email) as email,
+        upper(country) as country,
+        lower(acquisition_channel) as acquisition_channel,
+        raw_key,
+        raw_row,
+        copy_number,
+        has_conflicting_key
+    from rows_checked
+
+),
+
+final as (
+
+    select
+        customer_id,
+        created_at,
+        email,
+        country,
+        acquisition_channel,
+        raw_key,
+        raw_row,
+        copy_number,
+        case
+            when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_customer_id'
+            when customer_id is null then 'null_customer_id'
+            when has_created_at and created_at is null then 'unparseable_timestamp'
+            when cast(created_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
+        end as quarantine_reason
+    from typed
+
+)
+
+select * from final

@@ -1,0 +1,66 @@
+{%- set raw_columns = ['rate_date', 'currency', 'rate_to_reporting'] -%}
+
+with
+
+source as (
+
+    {{ raw_source_select('fx_rates', raw_columns, required_columns=raw_columns) }}
+
+),
+
+rows_described as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns) }} as raw_row,
+        {{ clv_raw_key(['rate_date', 'currency']) }} as raw_key
+    from source
+
+),
+
+rows_checked as (
+
+    select
+        *,
+        {{ clv_row_checks(['rate_date', 'currency']) }}
+    from rows_described
+
+),
+
+typed as (
+
+    select
+        {{ clv_try_date('rate_date') }} as rate_date,
+        upper(currency) as currency,
+        {{ clv_try_number('rate_to_reporting') }} as rate_to_reporting,
+        raw_key,
+        raw_row,
+        copy_number,
+        has_conflicting_key
+    from rows_checked
+
+),
+
+final as (
+
+    select
+        rate_date,
+        currency,
+        rate_to_reporting,
+        raw_key,
+        raw_row,
+        copy_number,
+        case
+            when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_fx_rate'
+            when currency is null then 'null_currency'
+            when rate_date is null then 'unparseable_timestamp'
+            when rate_to_reporting is null then 'unparseable_number'
+            when rate_to_reporting <= 0 then 'negative_amount'
+            when rate_date > {{ clv_future_cutoff() }} then 'future_dated'
+        end as quarantine_reason
+    from typed
+
+)
+
+select * from final

@@ -1,0 +1,70 @@
+{%- set raw_columns = ['period_start', 'period_end', 'beginning_inventory', 'purchases', 'ending_inventory'] -%}
+
+with
+
+source as (
+
+    {{ raw_source_select('inventory', raw_columns, required_columns=raw_columns) }}
+
+),
+
+rows_described as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns) }} as raw_row,
+        {{ clv_raw_key(['period_start']) }} as raw_key
+    from source
+
+),
+
+rows_checked as (
+
+    select
+        *,
+        {{ clv_row_checks(['period_start']) }}
+    from rows_described
+
+),
+
+typed as (
+
+    select
+        {{ clv_try_date('period_start') }} as period_start,
+        {{ clv_try_date('period_end') }} as period_end,
+        {{ clv_try_number('beginning_inventory') }} as beginning_inventory,
+        {{ clv_try_number('purchases') }} as purchases,
+        {{ clv_try_number('ending_inventory') }} as ending_inventory,
+        raw_key,
+        raw_row,
+        copy_number,
+        has_conflicting_key
+    from rows_checked
+
+),
+
+final as (
+
+    select
+        period_start,
+        period_end,
+        beginning_inventory,
+        purchases,
+        ending_inventory,
+        raw_key,
+        raw_row,
+        copy_number,
+        case
+            when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_period_start'
+            when period_start is null or period_end is null then 'unparseable_timestamp'
+            when beginning_inventory is null or purchases is null or ending_inventory is null then 'unparseable_number'
+            when beginning_inventory < 0 or purchases < 0 or ending_inventory < 0 then 'negative_amount'
+            when period_end < period_start then 'invalid_period'
+            when period_start > {{ clv_future_cutoff() }} then 'future_dated'
+        end as quarantine_reason
+    from typed
+
+)
+
+select * from final

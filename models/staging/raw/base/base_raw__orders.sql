@@ -1,0 +1,103 @@
+{%- set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'order_total', 'status', 'currency'] -%}
+
+with
+
+source as (
+
+    {{ raw_source_select('orders', raw_columns, required_columns=['order_id', 'customer_id', 'ordered_at', 'order_total']) }}
+
+),
+
+fx_rates as (
+
+    select * from {{ ref('stg_raw__fx_rates') }}
+
+),
+
+rows_described as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns) }} as raw_row,
+        {{ clv_raw_key(['order_id']) }} as raw_key
+    from source
+
+),
+
+rows_checked as (
+
+    select
+        *,
+        {{ clv_row_checks(['order_id']) }}
+    from rows_described
+
+),
+
+typed as (
+
+    select
+        order_id,
+        customer_id,
+        {{ clv_try_timestamp('ordered_at') }} as ordered_at,
+        {{ clv_try_number('order_total') }} as order_total,
+        coalesce(lower(status), 'completed') as status,
+        coalesce(upper(currency), '{{ clv_var("reporting_currency") }}') as currency,
+        ordered_at is not null as has_ordered_at,
+        order_total is not null as has_order_total,
+        raw_key,
+        raw_row,
+        copy_number,
+        has_conflicting_key
+    from rows_checked
+
+),
+
+fx_looked_up as (
+
+    select
+        typed.*,
+        cast(typed.ordered_at as date) as order_date,
+        case
+            when typed.currency = '{{ clv_var("reporting_currency") }}' then 1.0
+            else fx_rates.rate_to_reporting
+        end as fx_rate
+    from typed
+    left join fx_rates
+        on
+            typed.currency = fx_rates.currency
+            and cast(typed.ordered_at as date) >= fx_rates.rate_date
+            and (cast(typed.ordered_at as date) < fx_rates.next_rate_date or fx_rates.next_rate_date is null)
+
+),
+
+final as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        order_total,
+        status,
+        currency,
+        fx_rate,
+        raw_key,
+        raw_row,
+        copy_number,
+        case
+            when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_order_id'
+            when order_id is null then 'null_order_id'
+            when customer_id is null then 'null_customer_id'
+            when ordered_at is null then 'unparseable_timestamp'
+            when order_total is null then 'unparseable_number'
+            when order_total < 0 then 'negative_amount'
+            when status not in ('placed', 'shipped', 'completed', 'returned', 'cancelled') then 'unknown_status'
+            when fx_rate is null then 'missing_fx_rate'
+            when order_date > {{ clv_future_cutoff() }} then 'future_dated'
+        end as quarantine_reason
+    from fx_looked_up
+
+)
+
+select * from final

@@ -1,0 +1,65 @@
+{%- set raw_columns = ['product_id', 'valid_from', 'unit_cost'] -%}
+
+with
+
+source as (
+
+    {{ raw_source_select('product_costs', raw_columns, required_columns=raw_columns) }}
+
+),
+
+rows_described as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns) }} as raw_row,
+        {{ clv_raw_key(['product_id', 'valid_from']) }} as raw_key
+    from source
+
+),
+
+rows_checked as (
+
+    select
+        *,
+        {{ clv_row_checks(['product_id', 'valid_from']) }}
+    from rows_described
+
+),
+
+typed as (
+
+    select
+        product_id,
+        {{ clv_try_date('valid_from') }} as valid_from,
+        {{ clv_try_number('unit_cost') }} as unit_cost,
+        raw_key,
+        raw_row,
+        copy_number,
+        has_conflicting_key
+    from rows_checked
+
+),
+
+final as (
+
+    select
+        product_id,
+        valid_from,
+        unit_cost,
+        raw_key,
+        raw_row,
+        copy_number,
+        case
+            when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_cost'
+            when product_id is null then 'null_product_id'
+            when valid_from is null then 'unparseable_timestamp'
+            when unit_cost is null then 'unparseable_number'
+            when unit_cost < 0 then 'negative_amount'
+        end as quarantine_reason
+    from typed
+
+)
+
+select * from final

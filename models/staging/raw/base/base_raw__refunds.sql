@@ -1,0 +1,80 @@
+{%- set raw_columns = ['refund_id', 'order_id', 'refunded_at', 'amount'] -%}
+
+with
+
+source as (
+
+    {{ raw_source_select('refunds', raw_columns, required_columns=['order_id', 'amount']) }}
+
+),
+
+orders as (
+
+    select order_id from {{ ref('stg_raw__orders') }}
+
+),
+
+rows_described as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns) }} as raw_row,
+        {{ clv_raw_key(['refund_id']) }} as raw_key
+    from source
+
+),
+
+rows_checked as (
+
+    select
+        *,
+        {{ clv_row_checks(['refund_id']) }}
+    from rows_described
+
+),
+
+typed as (
+
+    select
+        rows_checked.refund_id,
+        rows_checked.order_id,
+        {{ clv_try_timestamp('rows_checked.refunded_at') }} as refunded_at,
+        rows_checked.refunded_at is not null as has_refunded_at,
+        {{ clv_try_number('rows_checked.amount') }} as amount,
+        rows_checked.raw_key,
+        rows_checked.raw_row,
+        rows_checked.copy_number,
+        rows_checked.has_conflicting_key,
+        orders.order_id is not null as has_clean_order
+    from rows_checked
+    left join orders
+        on rows_checked.order_id = orders.order_id
+
+),
+
+final as (
+
+    select
+        refund_id,
+        order_id,
+        refunded_at,
+        amount,
+        raw_key,
+        raw_row,
+        copy_number,
+        case
+            when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_refund_id'
+            when refund_id is null then 'null_refund_id'
+            when order_id is null then 'null_order_id'
+            when has_refunded_at and refunded_at is null then 'unparseable_timestamp'
+            when amount is null then 'unparseable_number'
+            when amount < 0 then 'negative_amount'
+            when cast(refunded_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
+            when not has_clean_order then 'orphan_refund'
+        end as quarantine_reason
+    from typed
+
+)
+
+select * from final

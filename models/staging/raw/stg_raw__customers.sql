@@ -1,0 +1,22 @@
+with
+
+customers as (
+
+    select * from {{ ref('base_raw__customers') }}
+    where quarantine_reason is null
+
+),
+
+final as (
+
+    select
+        customer_id,
+        created_at,
+        email,
+        coalesce(country, 'unknown') as country,
+        coalesce(acquisition_channel, 'unknown') as acquisition_channel
+    from customers
+
+)
+
+select * from final

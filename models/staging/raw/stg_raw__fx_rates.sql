@@ -1,0 +1,21 @@
+with
+
+fx_rates as (
+
+    select * from {{ ref('base_raw__fx_rates') }}
+    where quarantine_reason is null
+
+),
+
+final as (
+
+    select
+        currency,
+        rate_date,
+        rate_to_reporting,
+        lead(rate_date) over (partition by currency order by rate_date) as next_rate_date
+    from fx_rates
+
+)
+
+select * from final

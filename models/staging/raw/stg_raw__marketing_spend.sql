@@ -1,0 +1,24 @@
+with
+
+marketing_spend as (
+
+    select * from {{ ref('base_raw__marketing_spend') }}
+    where quarantine_reason is null
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash("raw_row") }} as spend_id,
+        spend_date,
+        channel,
+        currency,
+        amount,
+        fx_rate,
+        amount * fx_rate as amount_reporting
+    from marketing_spend
+
+)
+
+select * from final

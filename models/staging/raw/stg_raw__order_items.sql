@@ -1,0 +1,22 @@
+with
+
+order_items as (
+
+    select * from {{ ref('base_raw__order_items') }}
+    where quarantine_reason is null
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash("order_id || '|' || raw_row") }} as order_item_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price
+    from order_items
+
+)
+
+select * from final
