@@ -26,10 +26,10 @@ REPORTING = "USD"
 # channel: (share of customers, purchases per year while alive, dropout chance after a purchase,
 #           mean order value in USD, daily spend in USD or None for free channels)
 CHANNELS = {
-    "paid_search": (0.30, 3.0, 0.35, 70.0, 260.0),
-    "social": (0.25, 2.2, 0.50, 45.0, 230.0),
-    "email": (0.15, 5.0, 0.25, 60.0, 40.0),
-    "referral": (0.10, 4.0, 0.20, 85.0, 60.0),
+    "paid_search": (0.30, 3.0, 0.35, 70.0, 70.0),
+    "social": (0.25, 2.2, 0.50, 45.0, 55.0),
+    "email": (0.15, 5.0, 0.25, 60.0, 12.0),
+    "referral": (0.10, 4.0, 0.20, 85.0, 25.0),
     "organic": (0.20, 3.5, 0.30, 65.0, None),
 }
 # country: (share, currency)
@@ -115,8 +115,7 @@ def generate(n_customers: int, seed: int) -> dict[str, tuple[list[str], list[lis
             n_items = rng.choice([1, 1, 1, 2, 2, 3])
             total_usd = 0.0
             lines = []
-            for _ in range(n_items):
-                pid = rng.choice(all_products)
+            for pid in rng.sample(all_products, n_items):
                 qty = rng.choice([1, 1, 1, 2, 3])
                 unit_usd = prices[pid] * (aov / 65.0)
                 total_usd += qty * unit_usd

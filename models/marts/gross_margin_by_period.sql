@@ -12,7 +12,7 @@ final as (
     select
         period_start,
         period_end,
-        purchases,
+        cast(purchases as {{ dbt.type_bigint() }}) as purchases,
         revenue,
         cogs_items,
         beginning_inventory,

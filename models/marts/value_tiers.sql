@@ -46,7 +46,7 @@ final as (
 
     select
         tiers.value_tier,
-        tiers.tier_rank,
+        cast(tiers.tier_rank as {{ dbt.type_int() }}) as tier_rank,
         cast(coalesce(tier_totals.customers, 0) as {{ dbt.type_bigint() }}) as customers,
         coalesce(tier_totals.revenue, 0) as revenue,
         coalesce(tier_totals.gross_profit, 0) as gross_profit,
