@@ -1,0 +1,535 @@
+"""An independent pandas implementation of SPEC sections 2, 4, 5, 6 and 8.
+
+It reads the raw files only (a folder of `<table>.csv`, as the demo seeds or a user's folder) and
+never the project's staging, intermediate or mart tables. Every rule is written again here from the
+SPEC, in pandas idioms, so that a mistake in the SQL shows up as a difference.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TABLE_COLUMNS = {
+    "orders": ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"],
+    "order_items": ["order_id", "product_id", "quantity", "unit_price"],
+    "product_costs": ["product_id", "valid_from", "unit_cost"],
+    "refunds": ["refund_id", "order_id", "refunded_at", "amount"],
+    "customers": ["customer_id", "created_at", "email", "country", "acquisition_channel"],
+    "marketing_spend": ["spend_date", "channel", "amount", "currency"],
+    "fx_rates": ["rate_date", "currency", "rate_to_reporting"],
+    "inventory": ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
+}
+STATUSES = {"placed", "shipped", "completed", "returned", "cancelled"}
+NUMBER = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$")
+
+
+@dataclass
+class Config:
+    as_of_date: str | None = None
+    observation_window_months: int = 12
+    reporting_currency: str = "USD"
+    discount_rate: float = 0.10
+    clv_horizon_years: int = 10
+    max_lifetime_years: float = 10.0
+    default_gross_margin: float = 0.40
+    margin_method: str = "items"
+    segment_dimensions: list = field(default_factory=lambda: ["acquisition_channel", "country", "cohort_year"])
+    overdue_factor: float = 2.0
+    future_date_cutoff: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and typing
+
+
+def read_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
+    """Every contract table as text: lower-cased column names, trimmed values, '' as None."""
+    tables = {}
+    for name, columns in TABLE_COLUMNS.items():
+        path = Path(raw_dir) / f"{name}.csv"
+        if path.exists():
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+            df.columns = [c.strip().lower() for c in df.columns]
+        else:
+            df = pd.DataFrame(columns=columns)
+        out = pd.DataFrame(index=df.index)
+        for column in columns:
+            if column in df.columns:
+                out[column] = [v.strip() if isinstance(v, str) and v.strip() != "" else None for v in df[column].astype(object)]
+            else:
+                out[column] = None
+        tables[name] = out.reset_index(drop=True).astype(object)
+    return tables
+
+
+def to_number(value):
+    if not isinstance(value, str) or not NUMBER.match(value):
+        return np.nan
+    return float(value)
+
+
+def to_timestamp(value):
+    if not isinstance(value, str):
+        return pd.NaT
+    parsed = pd.to_datetime(value, errors="coerce", utc=True, format="ISO8601")
+    if pd.isna(parsed):
+        return pd.NaT
+    return parsed.tz_convert(None)
+
+
+def to_date(value):
+    ts = to_timestamp(value)
+    return pd.NaT if pd.isna(ts) else ts.normalize()
+
+
+def row_flags(df: pd.DataFrame, columns: list[str], key: list[str]) -> pd.DataFrame:
+    """copy_number among identical rows and whether rows sharing a non-null key differ."""
+    df = df.copy()
+    content = df[columns].apply(lambda r: tuple(r), axis=1)
+    df["_content"] = content
+    df["copy_number"] = df.groupby("_content", dropna=False).cumcount() + 1
+    if key:
+        key_ok = df[key].notna().all(axis=1)
+        distinct = df[key_ok].groupby(key)["_content"].nunique()
+        conflicted = set(distinct[distinct > 1].index)
+        if len(key) == 1:
+            df["conflict"] = key_ok & df[key[0]].isin(conflicted)
+        else:
+            df["conflict"] = key_ok & df[key].apply(tuple, axis=1).isin(conflicted)
+    else:
+        df["conflict"] = False
+    return df
+
+
+def first_reason(rules: list[tuple[str, pd.Series]], index) -> pd.Series:
+    reason = pd.Series([None] * len(index), index=index, dtype=object)
+    for name, mask in rules:
+        mask = mask.fillna(False).astype(bool)
+        reason = reason.where(reason.notna() | ~mask, name)
+    return reason
+
+
+def fx_lookup(frame: pd.DataFrame, date_col: str, fx: pd.DataFrame, reporting: str) -> pd.Series:
+    """Latest clean rate on or before the date, per currency; 1 for the reporting currency."""
+    rates = pd.Series(np.nan, index=frame.index)
+    for currency, group in frame.groupby("currency"):
+        if currency == reporting:
+            rates[group.index] = 1.0
+            continue
+        table = fx[fx["currency"] == currency].sort_values("rate_date")
+        for idx, day in group[date_col].items():
+            if pd.isna(day) or table.empty:
+                continue
+            earlier = table[table["rate_date"] <= day]
+            if len(earlier):
+                rates[idx] = earlier["rate_to_reporting"].iloc[-1]
+    return rates
+
+
+@dataclass
+class Cleaned:
+    clean: dict
+    quarantine: pd.DataFrame  # source_table, quarantine_reason
+    raw_counts: dict
+
+
+def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> Cleaned:
+    cutoff = pd.Timestamp(cfg.future_date_cutoff) if cfg.future_date_cutoff else run_date.normalize()
+    rep = cfg.reporting_currency
+    quarantined = []
+    clean_tables = {}
+
+    def finish(name, df, rules):
+        df = df.copy()
+        df["reason"] = first_reason(rules, df.index)
+        quarantined.append(pd.DataFrame({"source_table": name, "quarantine_reason": df.loc[df.reason.notna(), "reason"]}))
+        clean_tables[name] = df[df.reason.isna()].drop(columns=["reason", "_content"]).reset_index(drop=True)
+
+    # fx_rates
+    df = row_flags(raw["fx_rates"], TABLE_COLUMNS["fx_rates"], ["rate_date", "currency"])
+    df["currency_clean"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else None)
+    df["rate_date_p"] = df["rate_date"].map(to_date)
+    df["rate_p"] = df["rate_to_reporting"].map(to_number)
+    finish("fx_rates", df, [
+        ("duplicate_row", df.copy_number > 1), ("conflicting_fx_rate", df.conflict), ("null_currency", df.currency.isna()),
+        ("unparseable_timestamp", df.rate_date_p.isna()), ("unparseable_number", df.rate_p.isna()), ("negative_amount", df.rate_p <= 0),
+        ("future_dated", df.rate_date_p > cutoff)])
+    fx = clean_tables["fx_rates"].rename(columns={"rate_date": "raw_rate_date"})
+    fx = pd.DataFrame({"currency": fx["currency_clean"], "rate_date": fx["rate_date_p"], "rate_to_reporting": fx["rate_p"].astype(float)})
+    clean_tables["fx_rates"] = fx
+
+    # orders
+    df = row_flags(raw["orders"], TABLE_COLUMNS["orders"], ["order_id"])
+    df["ordered_at_p"] = df["ordered_at"].map(to_timestamp)
+    df["order_date"] = df["ordered_at_p"].dt.normalize()
+    df["order_total_p"] = df["order_total"].map(to_number)
+    df["status_p"] = df["status"].map(lambda v: v.lower() if isinstance(v, str) else "completed")
+    df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
+    df["fx_rate"] = fx_lookup(df, "order_date", fx, rep)
+    finish("orders", df, [
+        ("duplicate_row", df.copy_number > 1), ("conflicting_order_id", df.conflict), ("null_order_id", df.order_id.isna()),
+        ("null_customer_id", df.customer_id.isna()), ("unparseable_timestamp", df.ordered_at_p.isna()),
+        ("unparseable_number", df.order_total_p.isna()), ("negative_amount", df.order_total_p < 0),
+        ("unknown_status", ~df.status_p.isin(STATUSES)), ("missing_fx_rate", df.fx_rate.isna()),
+        ("future_dated", df.order_date > cutoff)])
+    orders = clean_tables["orders"]
+    clean_orders = set(orders["order_id"])
+
+    # order_items
+    df = row_flags(raw["order_items"], TABLE_COLUMNS["order_items"], [])
+    df["quantity_p"] = df["quantity"].map(to_number)
+    df["unit_price_p"] = df["unit_price"].map(to_number)
+    finish("order_items", df, [
+        ("duplicate_row", df.copy_number > 1), ("null_order_id", df.order_id.isna()), ("null_product_id", df.product_id.isna()),
+        ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
+        ("negative_amount", (df.quantity_p <= 0) | (df.unit_price_p < 0)), ("orphan_item", ~df.order_id.isin(clean_orders))])
+
+    # product_costs
+    df = row_flags(raw["product_costs"], TABLE_COLUMNS["product_costs"], ["product_id", "valid_from"])
+    df["valid_from_p"] = df["valid_from"].map(to_date)
+    df["unit_cost_p"] = df["unit_cost"].map(to_number)
+    finish("product_costs", df, [
+        ("duplicate_row", df.copy_number > 1), ("conflicting_cost", df.conflict), ("null_product_id", df.product_id.isna()),
+        ("unparseable_timestamp", df.valid_from_p.isna()), ("unparseable_number", df.unit_cost_p.isna()), ("negative_amount", df.unit_cost_p < 0)])
+
+    # refunds
+    df = row_flags(raw["refunds"], TABLE_COLUMNS["refunds"], ["refund_id"])
+    df["refunded_at_p"] = df["refunded_at"].map(to_timestamp)
+    df["amount_p"] = df["amount"].map(to_number)
+    finish("refunds", df, [
+        ("duplicate_row", df.copy_number > 1), ("conflicting_refund_id", df.conflict), ("null_refund_id", df.refund_id.isna()),
+        ("null_order_id", df.order_id.isna()), ("unparseable_timestamp", df.refunded_at.notna() & df.refunded_at_p.isna()),
+        ("unparseable_number", df.amount_p.isna()), ("negative_amount", df.amount_p < 0),
+        ("future_dated", df.refunded_at_p.dt.normalize() > cutoff), ("orphan_refund", ~df.order_id.isin(clean_orders))])
+
+    # customers
+    df = row_flags(raw["customers"], TABLE_COLUMNS["customers"], ["customer_id"])
+    df["created_at_p"] = df["created_at"].map(to_timestamp)
+    finish("customers", df, [
+        ("duplicate_row", df.copy_number > 1), ("conflicting_customer_id", df.conflict), ("null_customer_id", df.customer_id.isna()),
+        ("unparseable_timestamp", df.created_at.notna() & df.created_at_p.isna()), ("future_dated", df.created_at_p.dt.normalize() > cutoff)])
+
+    # marketing_spend
+    df = row_flags(raw["marketing_spend"], TABLE_COLUMNS["marketing_spend"], [])
+    df["spend_date_p"] = df["spend_date"].map(to_date)
+    df["amount_p"] = df["amount"].map(to_number)
+    df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
+    df["fx_rate"] = fx_lookup(df, "spend_date_p", fx, rep)
+    finish("marketing_spend", df, [
+        ("duplicate_row", df.copy_number > 1), ("null_channel", df.channel.isna()), ("unparseable_timestamp", df.spend_date_p.isna()),
+        ("unparseable_number", df.amount_p.isna()), ("negative_amount", df.amount_p < 0), ("missing_fx_rate", df.fx_rate.isna()),
+        ("future_dated", df.spend_date_p > cutoff)])
+
+    # inventory
+    df = row_flags(raw["inventory"], TABLE_COLUMNS["inventory"], ["period_start"])
+    for c in ["period_start", "period_end"]:
+        df[c + "_p"] = df[c].map(to_date)
+    for c in ["beginning_inventory", "purchases", "ending_inventory"]:
+        df[c + "_p"] = df[c].map(to_number)
+    nums = df[["beginning_inventory_p", "purchases_p", "ending_inventory_p"]]
+    finish("inventory", df, [
+        ("duplicate_row", df.copy_number > 1), ("conflicting_period_start", df.conflict),
+        ("unparseable_timestamp", df.period_start_p.isna() | df.period_end_p.isna()), ("unparseable_number", nums.isna().any(axis=1)),
+        ("negative_amount", (nums < 0).any(axis=1)), ("invalid_period", df.period_end_p < df.period_start_p),
+        ("future_dated", df.period_start_p > cutoff)])
+
+    quarantine = pd.concat(quarantined, ignore_index=True)
+    return Cleaned(clean_tables, quarantine, {k: len(v) for k, v in raw.items()})
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def ntile5(frame: pd.DataFrame, sort_cols: list[str], ascending: list[bool]) -> pd.Series:
+    """SQL ntile(5): the first n % 5 buckets get one extra row."""
+    ordered = frame.sort_values(sort_cols, ascending=ascending, kind="mergesort").index
+    n = len(ordered)
+    base, rem = divmod(n, 5)
+    buckets = []
+    for b in range(5):
+        buckets += [b + 1] * (base + (1 if b < rem else 0))
+    return pd.Series(buckets, index=ordered).reindex(frame.index)
+
+
+def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = None) -> dict[str, pd.DataFrame]:
+    cfg = cfg or Config()
+    run_ts = pd.Timestamp(run_date) if run_date else pd.Timestamp.now().normalize()
+    cleaned = clean(read_raw(raw_dir), cfg, run_ts)
+    t = cleaned.clean
+    dgm = cfg.default_gross_margin
+
+    orders = t["orders"]
+    orders = pd.DataFrame({
+        "order_id": orders["order_id"], "customer_id": orders["customer_id"], "ordered_at": orders["ordered_at_p"],
+        "order_date": orders["order_date"], "status": orders["status_p"], "order_total": orders["order_total_p"].astype(float),
+        "fx_rate": orders["fx_rate"].astype(float)})
+
+    # COGS at the cost valid on the order date
+    items = t["order_items"][["order_id", "product_id"]].copy()
+    items["quantity"] = t["order_items"]["quantity_p"].astype(float)
+    costs = pd.DataFrame({"product_id": t["product_costs"]["product_id"], "valid_from": t["product_costs"]["valid_from_p"],
+                          "unit_cost": t["product_costs"]["unit_cost_p"].astype(float)})
+    items = items.merge(orders[["order_id", "order_date"]], on="order_id")
+    unit_costs = []
+    for _, item in items.iterrows():
+        valid = costs[(costs.product_id == item.product_id) & (costs.valid_from <= item.order_date)]
+        unit_costs.append(valid.sort_values("valid_from")["unit_cost"].iloc[-1] if len(valid) else np.nan)
+    items["unit_cost"] = unit_costs
+    items["line_cost"] = items["quantity"] * items["unit_cost"]
+    per_order = items.groupby("order_id").agg(lines=("quantity", "size"), missing=("unit_cost", lambda s: s.isna().sum()),
+                                              items_cogs=("line_cost", lambda s: s.sum(min_count=1)))
+    refunds = t["refunds"].assign(amount=t["refunds"]["amount_p"].astype(float)).groupby("order_id")["amount"].sum()
+
+    orders = orders.merge(per_order, left_on="order_id", right_index=True, how="left")
+    orders["refunded"] = orders["order_id"].map(refunds).fillna(0.0)
+    orders["net_revenue"] = orders["order_total"] * orders["fx_rate"] - orders["refunded"] * orders["fx_rate"]
+    orders["is_cogs_estimated"] = orders["lines"].isna() | (orders["missing"].fillna(0) > 0)
+    orders["cogs"] = np.where(orders["is_cogs_estimated"], orders["net_revenue"] * (1 - dgm), orders["items_cogs"])
+    orders["gross_profit"] = orders["net_revenue"] - orders["cogs"]
+
+    # as-of and windows
+    as_of = pd.Timestamp(cfg.as_of_date) if cfg.as_of_date else orders["order_date"].max()
+    months = cfg.observation_window_months
+    years = months / 12
+    w_start = as_of - pd.DateOffset(months=months)
+    w0_start = as_of - pd.DateOffset(months=2 * months)
+
+    purchases = orders[(orders.status != "cancelled") & (orders.net_revenue > 0) & (orders.order_date <= as_of)].copy()
+    purchases["in_w"] = purchases.order_date > w_start
+    purchases["in_w0"] = (purchases.order_date > w0_start) & (purchases.order_date <= w_start)
+
+    customers_raw = t["customers"]
+    attrs = pd.DataFrame({
+        "customer_id": customers_raw["customer_id"],
+        "acquisition_channel": customers_raw["acquisition_channel"].map(lambda v: v.lower() if isinstance(v, str) else "unknown"),
+        "country": customers_raw["country"].map(lambda v: v.upper() if isinstance(v, str) else "unknown"),
+    }).set_index("customer_id")
+
+    g = purchases.groupby("customer_id")
+    cust = pd.DataFrame({
+        "first_purchase_date": g.order_date.min(), "last_purchase_date": g.order_date.max(), "purchases": g.size(),
+        "revenue": g.net_revenue.sum(), "cogs": g.cogs.sum(), "gross_profit": g.gross_profit.sum(),
+        "window_orders": g.in_w.sum(), "window_revenue": g.apply(lambda x: x.net_revenue[x.in_w].sum()),
+        "window_cogs": g.apply(lambda x: x.cogs[x.in_w].sum()), "active_w": g.in_w.any(), "active_w0": g.in_w0.any(),
+    })
+    cust["acquisition_channel"] = cust.index.map(lambda c: attrs["acquisition_channel"].get(c, "unknown"))
+    cust["country"] = cust.index.map(lambda c: attrs["country"].get(c, "unknown"))
+    cust["cohort_year"] = cust.first_purchase_date.dt.year
+    cust["cohort_month"] = cust.first_purchase_date.dt.to_period("M").dt.to_timestamp()
+    cust["is_new"] = cust.first_purchase_date > w_start
+    cust["tenure_days"] = (as_of - cust.first_purchase_date).dt.days
+    cust["recency_days"] = (as_of - cust.last_purchase_date).dt.days
+    cust["avg_gap"] = np.where(cust.purchases > 1, (cust.last_purchase_date - cust.first_purchase_date).dt.days / (cust.purchases - 1).clip(lower=1), np.nan)
+    cust.index.name = "customer_id"
+    cust = cust.reset_index()
+
+    results = {}
+    results["segment_clv"] = segment_clv(cust, t["marketing_spend"], cfg, as_of, w_start, years, inventory_periods(t["inventory"], purchases))
+    results["customer_clv"] = customer_clv(cust, purchases, cfg, as_of)
+    results["value_tiers"] = value_tiers(results["customer_clv"])
+    results["acquisition_cac"] = acquisition_cac(cust, t["marketing_spend"], as_of)
+    results["cohort_retention"] = cohort_retention(cust, purchases, as_of)
+    results["gross_margin_by_period"] = inventory_periods(t["inventory"], purchases)
+    q = cleaned.quarantine
+    results["quarantine_counts"] = q.groupby(["source_table", "quarantine_reason"]).size().rename("rows").reset_index()
+    recon = pd.DataFrame({"source_table": list(TABLE_COLUMNS)})
+    recon["raw_rows"] = recon.source_table.map(cleaned.raw_counts)
+    recon["clean_rows"] = recon.source_table.map(lambda s: len(t[s]))
+    recon["quarantined_rows"] = recon.source_table.map(lambda s: int((q.source_table == s).sum()))
+    results["data_quality_reconciliation"] = recon
+    results["as_of_date"] = as_of
+    results["orders_priced"] = orders
+    return results
+
+
+def inventory_periods(inventory: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, p in inventory.iterrows():
+        inside = purchases[(purchases.order_date >= p.period_start_p) & (purchases.order_date <= p.period_end_p)]
+        revenue = inside.net_revenue.sum()
+        cogs_items = inside.cogs.sum()
+        cogs_inventory = p.beginning_inventory_p + p.purchases_p - p.ending_inventory_p
+        rows.append({
+            "period_start": p.period_start_p, "period_end": p.period_end_p, "purchases": len(inside), "revenue": revenue,
+            "cogs_items": cogs_items, "beginning_inventory": p.beginning_inventory_p, "inventory_purchases": p.purchases_p,
+            "ending_inventory": p.ending_inventory_p, "cogs_inventory": cogs_inventory,
+            "gross_margin_items": (revenue - cogs_items) / revenue if revenue else np.nan,
+            "gross_margin_inventory": (revenue - cogs_inventory) / revenue if revenue else np.nan,
+        })
+    columns = ["period_start", "period_end", "purchases", "revenue", "cogs_items", "beginning_inventory", "inventory_purchases",
+               "ending_inventory", "cogs_inventory", "gross_margin_items", "gross_margin_inventory"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def discounted_clv(annual_margin: float, retention: float, discount_rate: float, horizon: int) -> float:
+    if annual_margin is None or retention is None or math.isnan(annual_margin) or math.isnan(retention):
+        return np.nan
+    return sum(annual_margin * retention ** (t - 1) / (1 + discount_rate) ** t for t in range(1, horizon + 1))
+
+
+def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) -> pd.DataFrame:
+    spend = pd.DataFrame({"channel": spend_clean["channel"].map(lambda v: v.lower() if isinstance(v, str) else None), "date": spend_clean["spend_date_p"],
+                          "amount": spend_clean["amount_p"].astype(float) * spend_clean["fx_rate"].astype(float)})
+    has_spend = len(spend) > 0
+    spend_w = spend[(spend.date > w_start) & (spend.date <= as_of)]
+
+    if cfg.margin_method == "inventory":
+        inside = periods[(periods.period_end > w_start) & (periods.period_end <= as_of)]
+        rev = inside.revenue.sum()
+        inv_margin = (rev - inside.cogs_inventory.sum()) / rev if len(inside) and rev else cfg.default_gross_margin
+    segments = [("all", cust.assign(_v="all"))] + [(d, cust.assign(_v=cust[d].astype(str))) for d in cfg.segment_dimensions]
+    rows = []
+    for dim, frame in segments:
+        for value, s in frame.groupby("_v"):
+            prior = int(s.active_w0.sum())
+            retained = int((s.active_w0 & s.active_w).sum())
+            row = {
+                "segment_dimension": dim, "segment_value": value, "as_of_date": as_of, "customers": len(s),
+                "active_customers": int(s.active_w.sum()), "orders": int(s.window_orders.sum()), "revenue": s.window_revenue.sum(),
+                "cogs": s.window_cogs.sum(), "prior_window_customers": prior, "retained_customers": retained,
+                "new_customers": int(s.is_new.sum()),
+            }
+            row["aov"] = row["revenue"] / row["orders"] if row["orders"] else np.nan
+            row["purchase_frequency"] = row["orders"] / row["active_customers"] / years if row["active_customers"] else np.nan
+            if cfg.margin_method == "items":
+                row["gross_margin"] = (row["revenue"] - row["cogs"]) / row["revenue"] if row["revenue"] else np.nan
+            elif cfg.margin_method == "inventory":
+                row["gross_margin"] = inv_margin
+            else:
+                row["gross_margin"] = cfg.default_gross_margin
+            row["segment_retention"] = (retained / prior) ** (1 / years) if prior else np.nan
+            if not has_spend:
+                row["acquisition_spend"] = np.nan
+            elif dim == "all":
+                row["acquisition_spend"] = spend_w.amount.sum()
+            elif dim == "acquisition_channel":
+                row["acquisition_spend"] = spend_w[spend_w.channel == value].amount.sum()
+            else:
+                row["acquisition_spend"] = np.nan
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    business = out.loc[out.segment_dimension == "all", "segment_retention"].iloc[0] if len(out) else np.nan
+    out["retention_rate"] = out.segment_retention.where(out.segment_retention.notna(), business)
+    out["is_retention_imputed"] = out.segment_retention.isna() & pd.notna(business)
+    out["churn_rate"] = 1 - out.retention_rate
+    cap = cfg.max_lifetime_years
+    out["expected_lifetime_years"] = out.churn_rate.map(lambda c: np.nan if pd.isna(c) else (cap if c == 0 else min(1 / c, cap)))
+    out["is_lifetime_capped"] = out.churn_rate.map(lambda c: False if pd.isna(c) else (c == 0 or 1 / c > cap))
+    out["annual_margin"] = out.aov * out.purchase_frequency * out.gross_margin
+    out["clv_revenue"] = out.aov * out.purchase_frequency * out.expected_lifetime_years
+    out["clv_margin"] = out.annual_margin * out.expected_lifetime_years
+    out["clv_discounted"] = [discounted_clv(m, r, cfg.discount_rate, cfg.clv_horizon_years) for m, r in zip(out.annual_margin, out.retention_rate)]
+    out["cac"] = [s / n if pd.notna(s) and n else np.nan for s, n in zip(out.acquisition_spend, out.new_customers)]
+    out["ltv_to_cac_ratio"] = [c / k if pd.notna(k) and k != 0 and pd.notna(c) else np.nan for c, k in zip(out.clv_discounted, out.cac)]
+    out["is_cac_below_ltv"] = [None if pd.isna(k) or pd.isna(c) else bool(k < c) for c, k in zip(out.clv_discounted, out.cac)]
+    out["clv_net_of_cac"] = out.clv_discounted - out.cac
+    out["cac_payback_months"] = [k / (m / 12) if pd.notna(k) and pd.notna(m) and m != 0 else np.nan for k, m in zip(out.cac, out.annual_margin)]
+
+    def health(c, k):
+        if pd.isna(k) or pd.isna(c):
+            return "unknown"
+        if c >= 3 * k:
+            return "healthy"
+        return "marginal" if c >= k else "unprofitable"
+
+    out["ltv_cac_health"] = [health(c, k) for c, k in zip(out.clv_discounted, out.cac)]
+    return out.drop(columns=["segment_retention"])
+
+
+def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
+    c = cust.copy()
+    gaps = purchases.sort_values(["customer_id", "ordered_at", "order_id"]).groupby("customer_id").order_date.diff().dt.days.dropna()
+    median_gap = float(np.median(gaps)) if len(gaps) else np.nan
+    c["aov"] = c.revenue / c.purchases
+    c["avg_days_between_purchases"] = c.avg_gap
+    c["r_score"] = ntile5(c, ["recency_days", "customer_id"], [False, True])
+    c["f_score"] = ntile5(c, ["purchases", "customer_id"], [True, True])
+    c["m_score"] = ntile5(c, ["revenue", "customer_id"], [True, True])
+    c["rfm_cell"] = c.r_score.astype(str) + c.f_score.astype(str) + c.m_score.astype(str)
+
+    def label(r, f, m):
+        if r >= 4 and f >= 4 and m >= 4:
+            return "champions"
+        if r >= 3 and f >= 4:
+            return "loyal"
+        if r >= 4 and f <= 2:
+            return "new_customers"
+        if r <= 2 and f >= 3:
+            return "at_risk"
+        if r <= 2:
+            return "hibernating"
+        return "potential_loyalists"
+
+    c["rfm_segment"] = [label(r, f, m) for r, f, m in zip(c.r_score, c.f_score, c.m_score)]
+    order = c.sort_values(["revenue", "customer_id"], ascending=[False, True], kind="mergesort").index
+    c.loc[order, "revenue_rank"] = np.arange(1, len(c) + 1)
+    n = len(c)
+    c["value_tier"] = [
+        "vip" if r * 100 <= n * 5 else "high" if r * 100 <= n * 20 else "medium" if r * 100 <= n * 50 else "low" for r in c.revenue_rank
+    ]
+    basis = c.avg_gap.where(c.avg_gap.notna(), median_gap)
+    c["overdue_threshold_days"] = cfg.overdue_factor * basis
+    c["is_overdue"] = [None if pd.isna(th) else bool(r > th) for r, th in zip(c.recency_days, c.overdue_threshold_days)]
+    c["as_of_date"] = as_of
+    return c
+
+
+def value_tiers(customers: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    total_rev, total_gp, n = customers.revenue.sum(), customers.gross_profit.sum(), len(customers)
+    for rank, tier in enumerate(["vip", "high", "medium", "low"], start=1):
+        s = customers[customers.value_tier == tier]
+        rows.append({
+            "value_tier": tier, "tier_rank": rank, "customers": len(s), "revenue": s.revenue.sum(), "gross_profit": s.gross_profit.sum(),
+            "share_of_customers": len(s) / n if n else np.nan, "share_of_revenue": s.revenue.sum() / total_rev if total_rev else np.nan,
+            "share_of_gross_profit": s.gross_profit.sum() / total_gp if total_gp else np.nan,
+            "revenue_per_customer": s.revenue.sum() / len(s) if len(s) else np.nan,
+            "min_customer_revenue": s.revenue.min() if len(s) else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def acquisition_cac(cust, spend_clean, as_of) -> pd.DataFrame:
+    spend = pd.DataFrame({"acquisition_channel": spend_clean["channel"].map(lambda v: v.lower() if isinstance(v, str) else None), "date": spend_clean["spend_date_p"],
+                          "amount": spend_clean["amount_p"].astype(float) * spend_clean["fx_rate"].astype(float)})
+    has_spend = len(spend) > 0
+    spend = spend[spend.date <= as_of]
+    spend["month_start"] = spend.date.dt.to_period("M").dt.to_timestamp()
+    monthly = spend.groupby(["acquisition_channel", "month_start"]).amount.sum()
+    new = cust.groupby(["acquisition_channel", "cohort_month"]).size()
+    new.index = new.index.set_names(["acquisition_channel", "month_start"])
+    keys = sorted(set(monthly.index) | set(new.index))
+    rows = []
+    for ch, month in keys:
+        s = monthly.get((ch, month), 0.0) if has_spend else np.nan
+        k = int(new.get((ch, month), 0))
+        rows.append({"acquisition_channel": ch, "month_start": month, "acquisition_spend": s, "new_customers": k,
+                     "cac": s / k if k and pd.notna(s) else np.nan})
+    return pd.DataFrame(rows, columns=["acquisition_channel", "month_start", "acquisition_spend", "new_customers", "cac"])
+
+
+def cohort_retention(cust, purchases, as_of) -> pd.DataFrame:
+    cohort_of = cust.set_index("customer_id").cohort_month
+    p = purchases.assign(cohort_month=purchases.customer_id.map(cohort_of))
+    p["k"] = (p.order_date.dt.year - p.cohort_month.dt.year) * 12 + (p.order_date.dt.month - p.cohort_month.dt.month)
+    active = p.groupby(["cohort_month", "k"]).customer_id.nunique()
+    revenue = p.groupby(["cohort_month", "k"]).net_revenue.sum()
+    rows = []
+    for cohort, size in cust.groupby("cohort_month").size().items():
+        last = (as_of.year - cohort.year) * 12 + (as_of.month - cohort.month)
+        cumulative = 0.0
+        for k in range(0, last + 1):
+            rev = float(revenue.get((cohort, k), 0.0))
+            cumulative += rev
+            a = int(active.get((cohort, k), 0))
+            rows.append({"cohort_month": cohort, "months_since_first_purchase": k, "cohort_customers": int(size), "active_customers": a,
+                         "retention_rate": a / size, "revenue": rev, "cumulative_revenue_per_customer": cumulative / size})
+    return pd.DataFrame(rows, columns=["cohort_month", "months_since_first_purchase", "cohort_customers", "active_customers",
+                                       "retention_rate", "revenue", "cumulative_revenue_per_customer"])
