@@ -7,6 +7,7 @@ SPEC, in pandas idioms, so that a mistake in the SQL shows up as a difference.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ def to_number(value):
     return float(value)
 
 
+@functools.lru_cache(maxsize=None)
 def to_timestamp(value):
     if not isinstance(value, str):
         return pd.NaT
@@ -118,17 +120,14 @@ def first_reason(rules: list[tuple[str, pd.Series]], index) -> pd.Series:
 def fx_lookup(frame: pd.DataFrame, date_col: str, fx: pd.DataFrame, reporting: str) -> pd.Series:
     """Latest clean rate on or before the date, per currency; 1 for the reporting currency."""
     rates = pd.Series(np.nan, index=frame.index)
-    for currency, group in frame.groupby("currency"):
-        if currency == reporting:
-            rates[group.index] = 1.0
-            continue
-        table = fx[fx["currency"] == currency].sort_values("rate_date")
-        for idx, day in group[date_col].items():
-            if pd.isna(day) or table.empty:
-                continue
-            earlier = table[table["rate_date"] <= day]
-            if len(earlier):
-                rates[idx] = earlier["rate_to_reporting"].iloc[-1]
+    rates[frame["currency"] == reporting] = 1.0
+    todo = frame[(frame["currency"] != reporting) & frame[date_col].notna()]
+    if len(todo) and len(fx):
+        left = pd.DataFrame({"_row": todo.index, "currency": todo["currency"].astype(str), "day": todo[date_col].astype("datetime64[ns]")})
+        right = fx[["currency", "rate_date", "rate_to_reporting"]].rename(columns={"rate_date": "day"})
+        right = right.assign(currency=right.currency.astype(str), day=right.day.astype("datetime64[ns]")).sort_values("day")
+        found = pd.merge_asof(left.sort_values("day"), right, on="day", by="currency", direction="backward")
+        rates[found["_row"].to_numpy()] = found["rate_to_reporting"].to_numpy()
     return rates
 
 
@@ -154,8 +153,8 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     # fx_rates
     df = row_flags(raw["fx_rates"], TABLE_COLUMNS["fx_rates"], ["rate_date", "currency"])
     df["currency_clean"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else None)
-    df["rate_date_p"] = df["rate_date"].map(to_date)
-    df["rate_p"] = df["rate_to_reporting"].map(to_number)
+    df["rate_date_p"] = df["rate_date"].map(to_date).astype("datetime64[ns]")
+    df["rate_p"] = df["rate_to_reporting"].map(to_number).astype(float)
     finish("fx_rates", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_fx_rate", df.conflict), ("null_currency", df.currency.isna()),
         ("unparseable_timestamp", df.rate_date_p.isna()), ("unparseable_number", df.rate_p.isna()), ("negative_amount", df.rate_p <= 0),
@@ -166,9 +165,9 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
 
     # orders
     df = row_flags(raw["orders"], TABLE_COLUMNS["orders"], ["order_id"])
-    df["ordered_at_p"] = df["ordered_at"].map(to_timestamp)
+    df["ordered_at_p"] = df["ordered_at"].map(to_timestamp).astype("datetime64[ns]")
     df["order_date"] = df["ordered_at_p"].dt.normalize()
-    df["order_total_p"] = df["order_total"].map(to_number)
+    df["order_total_p"] = df["order_total"].map(to_number).astype(float)
     df["status_p"] = df["status"].map(lambda v: v.lower() if isinstance(v, str) else "completed")
     df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
     df["fx_rate"] = fx_lookup(df, "order_date", fx, rep)
@@ -183,8 +182,8 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
 
     # order_items
     df = row_flags(raw["order_items"], TABLE_COLUMNS["order_items"], [])
-    df["quantity_p"] = df["quantity"].map(to_number)
-    df["unit_price_p"] = df["unit_price"].map(to_number)
+    df["quantity_p"] = df["quantity"].map(to_number).astype(float)
+    df["unit_price_p"] = df["unit_price"].map(to_number).astype(float)
     finish("order_items", df, [
         ("duplicate_row", df.copy_number > 1), ("null_order_id", df.order_id.isna()), ("null_product_id", df.product_id.isna()),
         ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
@@ -192,16 +191,16 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
 
     # product_costs
     df = row_flags(raw["product_costs"], TABLE_COLUMNS["product_costs"], ["product_id", "valid_from"])
-    df["valid_from_p"] = df["valid_from"].map(to_date)
-    df["unit_cost_p"] = df["unit_cost"].map(to_number)
+    df["valid_from_p"] = df["valid_from"].map(to_date).astype("datetime64[ns]")
+    df["unit_cost_p"] = df["unit_cost"].map(to_number).astype(float)
     finish("product_costs", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_cost", df.conflict), ("null_product_id", df.product_id.isna()),
         ("unparseable_timestamp", df.valid_from_p.isna()), ("unparseable_number", df.unit_cost_p.isna()), ("negative_amount", df.unit_cost_p < 0)])
 
     # refunds
     df = row_flags(raw["refunds"], TABLE_COLUMNS["refunds"], ["refund_id"])
-    df["refunded_at_p"] = df["refunded_at"].map(to_timestamp)
-    df["amount_p"] = df["amount"].map(to_number)
+    df["refunded_at_p"] = df["refunded_at"].map(to_timestamp).astype("datetime64[ns]")
+    df["amount_p"] = df["amount"].map(to_number).astype(float)
     finish("refunds", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_refund_id", df.conflict), ("null_refund_id", df.refund_id.isna()),
         ("null_order_id", df.order_id.isna()), ("unparseable_timestamp", df.refunded_at.notna() & df.refunded_at_p.isna()),
@@ -210,15 +209,15 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
 
     # customers
     df = row_flags(raw["customers"], TABLE_COLUMNS["customers"], ["customer_id"])
-    df["created_at_p"] = df["created_at"].map(to_timestamp)
+    df["created_at_p"] = df["created_at"].map(to_timestamp).astype("datetime64[ns]")
     finish("customers", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_customer_id", df.conflict), ("null_customer_id", df.customer_id.isna()),
         ("unparseable_timestamp", df.created_at.notna() & df.created_at_p.isna()), ("future_dated", df.created_at_p.dt.normalize() > cutoff)])
 
     # marketing_spend
     df = row_flags(raw["marketing_spend"], TABLE_COLUMNS["marketing_spend"], [])
-    df["spend_date_p"] = df["spend_date"].map(to_date)
-    df["amount_p"] = df["amount"].map(to_number)
+    df["spend_date_p"] = df["spend_date"].map(to_date).astype("datetime64[ns]")
+    df["amount_p"] = df["amount"].map(to_number).astype(float)
     df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
     df["fx_rate"] = fx_lookup(df, "spend_date_p", fx, rep)
     finish("marketing_spend", df, [
@@ -229,9 +228,9 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     # inventory
     df = row_flags(raw["inventory"], TABLE_COLUMNS["inventory"], ["period_start"])
     for c in ["period_start", "period_end"]:
-        df[c + "_p"] = df[c].map(to_date)
+        df[c + "_p"] = df[c].map(to_date).astype("datetime64[ns]")
     for c in ["beginning_inventory", "purchases", "ending_inventory"]:
-        df[c + "_p"] = df[c].map(to_number)
+        df[c + "_p"] = df[c].map(to_number).astype(float)
     nums = df[["beginning_inventory_p", "purchases_p", "ending_inventory_p"]]
     finish("inventory", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_period_start", df.conflict),
@@ -277,11 +276,10 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     costs = pd.DataFrame({"product_id": t["product_costs"]["product_id"], "valid_from": t["product_costs"]["valid_from_p"],
                           "unit_cost": t["product_costs"]["unit_cost_p"].astype(float)})
     items = items.merge(orders[["order_id", "order_date"]], on="order_id")
-    unit_costs = []
-    for _, item in items.iterrows():
-        valid = costs[(costs.product_id == item.product_id) & (costs.valid_from <= item.order_date)]
-        unit_costs.append(valid.sort_values("valid_from")["unit_cost"].iloc[-1] if len(valid) else np.nan)
-    items["unit_cost"] = unit_costs
+    items = pd.merge_asof(
+        items.assign(product_id=items.product_id.astype(str)).sort_values("order_date"),
+        costs.assign(product_id=costs.product_id.astype(str)).sort_values("valid_from"),
+        left_on="order_date", right_on="valid_from", by="product_id", direction="backward")
     items["line_cost"] = items["quantity"] * items["unit_cost"]
     per_order = items.groupby("order_id").agg(lines=("quantity", "size"), missing=("unit_cost", lambda s: s.isna().sum()),
                                               items_cogs=("line_cost", lambda s: s.sum(min_count=1)))
@@ -304,6 +302,8 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     purchases = orders[(orders.status != "cancelled") & (orders.net_revenue > 0) & (orders.order_date <= as_of)].copy()
     purchases["in_w"] = purchases.order_date > w_start
     purchases["in_w0"] = (purchases.order_date > w0_start) & (purchases.order_date <= w_start)
+    purchases["w_revenue"] = purchases.net_revenue.where(purchases.in_w, 0.0)
+    purchases["w_cogs"] = purchases.cogs.where(purchases.in_w, 0.0)
 
     customers_raw = t["customers"]
     attrs = pd.DataFrame({
@@ -316,8 +316,8 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     cust = pd.DataFrame({
         "first_purchase_date": g.order_date.min(), "last_purchase_date": g.order_date.max(), "purchases": g.size(),
         "revenue": g.net_revenue.sum(), "cogs": g.cogs.sum(), "gross_profit": g.gross_profit.sum(),
-        "window_orders": g.in_w.sum(), "window_revenue": g.apply(lambda x: x.net_revenue[x.in_w].sum()),
-        "window_cogs": g.apply(lambda x: x.cogs[x.in_w].sum()), "active_w": g.in_w.any(), "active_w0": g.in_w0.any(),
+        "window_orders": g.in_w.sum(), "window_revenue": g.w_revenue.sum(), "window_cogs": g.w_cogs.sum(),
+        "active_w": g.in_w.any(), "active_w0": g.in_w0.any(),
     })
     cust["acquisition_channel"] = cust.index.map(lambda c: attrs["acquisition_channel"].get(c, "unknown"))
     cust["country"] = cust.index.map(lambda c: attrs["country"].get(c, "unknown"))
@@ -451,7 +451,9 @@ def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
     c["avg_days_between_purchases"] = c.avg_gap
     c["r_score"] = ntile5(c, ["recency_days", "customer_id"], [False, True])
     c["f_score"] = ntile5(c, ["purchases", "customer_id"], [True, True])
-    c["m_score"] = ntile5(c, ["revenue", "customer_id"], [True, True])
+    # money is ranked at 1e-6 so that float summation order cannot break a tie differently
+    c["revenue_key"] = c.revenue.round(6)
+    c["m_score"] = ntile5(c, ["revenue_key", "customer_id"], [True, True])
     c["rfm_cell"] = c.r_score.astype(str) + c.f_score.astype(str) + c.m_score.astype(str)
 
     def label(r, f, m):
@@ -468,7 +470,7 @@ def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
         return "potential_loyalists"
 
     c["rfm_segment"] = [label(r, f, m) for r, f, m in zip(c.r_score, c.f_score, c.m_score)]
-    order = c.sort_values(["revenue", "customer_id"], ascending=[False, True], kind="mergesort").index
+    order = c.sort_values(["revenue_key", "customer_id"], ascending=[False, True], kind="mergesort").index
     c.loc[order, "revenue_rank"] = np.arange(1, len(c) + 1)
     n = len(c)
     c["value_tier"] = [
