@@ -1,0 +1,36 @@
+"""Bad configuration stops the build with a message naming the var and what it accepts."""
+
+import pytest
+
+from conftest import run_dbt
+
+INVALID = [
+    ("discount_rate", 1.5), ("discount_rate", "ten percent"), ("time_unit", "month"), ("as_of_date", "2025-02-30"),
+    ("as_of_date", "yesterday"), ("observation_window_months", 0), ("margin_method", "average"), ("segment_dimensions", ["planet"]),
+    ("default_gross_margin", 1.2), ("max_lifetime_years", 0), ("clv_horizon_years", 2.5), ("overdue_factor", -1),
+    ("reporting_currency", "dollars"), ("holdout_months", "six"), ("enable_predictive", "maybe"),
+]
+
+
+@pytest.mark.parametrize("name,value", INVALID, ids=[f"{n}={v}" for n, v in INVALID])
+def test_invalid_var_stops_the_build_naming_the_var(tmp_path, name, value):
+    result = run_dbt("run", tmp_path, {name: value}, select="int_parameters")
+    assert result.returncode != 0
+    assert f"Invalid value for var '{name}'" in result.output
+    assert "Accepted values:" in result.output
+
+
+def test_folder_without_orders_is_refused(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "customers.csv").write_text("customer_id\nC1\n")
+    result = run_dbt("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, select="int_parameters")
+    assert result.returncode != 0
+    assert "raw_data_dir" in result.output and "orders.csv" in result.output
+
+
+def test_orders_without_a_required_column_is_refused(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "orders.csv").write_text("order_id,customer_id,ordered_at\nO1,C1,2025-01-01\n")
+    result = run_dbt("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, select="base_raw__orders")
+    assert result.returncode != 0
+    assert "lacks the required column(s) order_total" in result.output
