@@ -62,7 +62,11 @@
     {%- endif -%}
     {%- set existing = none -%}
     {%- set present = {} -%}
-    {%- if execute -%}
+    {%- if execute and relation.schema is none -%}
+        {#- A dbt unit test: source() is the test's fixture (a CTE) with every column of the source. -#}
+        {%- set existing = relation -%}
+        {%- for column in columns -%}{%- do present.update({column: column}) -%}{%- endfor -%}
+    {%- elif execute -%}
         {%- set existing = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
         {%- if existing is none and table_name == 'orders' -%}
             {{ exceptions.raise_compiler_error("The required raw table 'orders' was not found at " ~ relation ~ ". Set raw_data_dir to a folder holding orders.csv or orders.parquet, or raw_schema/raw_database to the schema holding an orders table.") }}

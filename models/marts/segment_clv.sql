@@ -79,7 +79,9 @@ lifetime as (
         *,
         1 - retention_rate as churn_rate,
         case
+            when retention_rate is null then null
             when retention_rate = 1 then {{ clv_var('max_lifetime_years') }}
+            -- least() skips nulls on some engines: the null case is handled above
             else least(1 / (1 - retention_rate), {{ clv_var('max_lifetime_years') }})
         end as expected_lifetime_years,
         coalesce(retention_rate = 1 or 1 / (1 - retention_rate) > {{ clv_var('max_lifetime_years') }}, false) as is_lifetime_capped,
