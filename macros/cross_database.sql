@@ -72,9 +72,21 @@
 {%- endmacro %}
 
 
-{% macro clv_days_between(start_date, end_date) -%}
+{% macro clv_days_between(start_date, end_date) %}
     {#- Whole days from start_date to end_date (DATE values), the same on every engine. -#}
-    {{ dbt.datediff(start_date, end_date, 'day') }}
+    {{ return(adapter.dispatch('clv_days_between', 'clv')(start_date, end_date)) }}
+{% endmacro %}
+
+{% macro default__clv_days_between(start_date, end_date) -%}
+    date_diff('day', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
+
+{% macro postgres__clv_days_between(start_date, end_date) -%}
+    ({{ end_date }} - {{ start_date }})
+{%- endmacro %}
+
+{% macro spark__clv_days_between(start_date, end_date) -%}
+    datediff({{ end_date }}, {{ start_date }})
 {%- endmacro %}
 
 

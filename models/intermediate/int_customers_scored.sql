@@ -1,4 +1,8 @@
 -- Customer scores (SPEC section 6): RFM quintiles and label, value tier, overdue flag.
+{%- set score_texts = [] %}
+{%- for score in ['r_score', 'f_score', 'm_score'] %}
+    {%- do score_texts.append(dbt.cast(score, dbt.type_string())) %}
+{%- endfor %}
 with
 
 customers as (
@@ -27,12 +31,13 @@ ranked as (
 
     select
         customers.*,
-        ntile(5) over (order by customers.recency_days desc, customers.customer_id) as r_score,
+        ntile(5) over (order by customers.recency_days desc, customers.customer_id asc) as r_score,
         ntile(5) over (order by customers.purchases, customers.customer_id) as f_score,
         ntile(5) over (order by round(customers.revenue, 6), customers.customer_id) as m_score,
         row_number() over (order by round(customers.revenue, 6) desc, customers.customer_id) as revenue_rank,
         count(*) over () as customer_count,
-        {{ clv_var('overdue_factor') }} * coalesce(customers.avg_days_between_purchases, overall_gap.median_gap_days) as overdue_threshold_days
+        {{ clv_var('overdue_factor') }}
+        * coalesce(customers.avg_days_between_purchases, overall_gap.median_gap_days) as overdue_threshold_days
     from customers
     cross join overall_gap
 
@@ -42,7 +47,7 @@ final as (
 
     select
         *,
-        {{ dbt.concat([dbt.cast('r_score', dbt.type_string()), dbt.cast('f_score', dbt.type_string()), dbt.cast('m_score', dbt.type_string())]) }} as rfm_cell,
+        {{ dbt.concat(score_texts) }} as rfm_cell,
         case
             when r_score >= 4 and f_score >= 4 and m_score >= 4 then 'champions'
             when r_score >= 3 and f_score >= 4 then 'loyal'

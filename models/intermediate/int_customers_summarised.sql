@@ -63,8 +63,10 @@ final as (
         {{ clv_days_between('purchase_history.last_purchase_date', 'parameters.as_of_date') }} as recency_days,
         case
             when purchase_history.purchases > 1
-                then cast({{ clv_days_between('purchase_history.first_purchase_date', 'purchase_history.last_purchase_date') }} as {{ clv_type_double() }})
-                / (purchase_history.purchases - 1)
+                then cast(
+                        {{ clv_days_between('purchase_history.first_purchase_date', 'purchase_history.last_purchase_date') }}
+                        as {{ clv_type_double() }}
+                    ) / (purchase_history.purchases - 1)
         end as avg_days_between_purchases
     from purchase_history
     cross join parameters

@@ -23,8 +23,8 @@ period_purchases as (
     from inventory
     left join purchases
         on
-            purchases.order_date >= inventory.period_start
-            and purchases.order_date <= inventory.period_end
+            inventory.period_start <= purchases.order_date
+            and inventory.period_end >= purchases.order_date
     group by inventory.period_start
 
 ),

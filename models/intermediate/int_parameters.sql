@@ -14,7 +14,7 @@ as_of as (
 
     select
         {%- if as_of is none %}
-        max(order_date) as as_of_date,
+            max(order_date) as as_of_date,
         {%- else %}
         {{ clv_date_literal(as_of) }} as as_of_date,
         {%- endif %}

@@ -30,13 +30,13 @@ customer_segments as (
     from customers
     {%- for dimension in dimensions %}
 
-    union all
+        union all
 
-    select
-        '{{ dimension }}' as segment_dimension,
-        {{ dbt.cast(dimension, dbt.type_string()) }} as segment_value,
-        customers.*
-    from customers
+        select
+            '{{ dimension }}' as segment_dimension,
+            {{ dbt.cast(dimension, dbt.type_string()) }} as segment_value,
+            customers.*
+        from customers
     {%- endfor %}
 
 ),
@@ -52,7 +52,9 @@ segment_counts as (
         sum(window_revenue) as revenue,
         sum(window_cogs) as cogs,
         cast(sum(case when is_active_in_prior_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as prior_window_customers,
-        cast(sum(case when is_active_in_prior_window and is_active_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as retained_customers,
+        cast(
+            sum(case when is_active_in_prior_window and is_active_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as retained_customers,
         cast(sum(case when is_new_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as new_customers
     from customer_segments
     group by segment_dimension, segment_value

@@ -45,15 +45,24 @@ new_customers_monthly as (
 
 channel_months as (
 
-    select acquisition_channel, month_start from spend_monthly
+    select
+        acquisition_channel,
+        month_start
+    from spend_monthly
     union all
-    select acquisition_channel, month_start from new_customers_monthly
+    select
+        acquisition_channel,
+        month_start
+    from new_customers_monthly
 
 ),
 
 channel_months_distinct as (
 
-    select distinct acquisition_channel, month_start from channel_months
+    select distinct
+        acquisition_channel,
+        month_start
+    from channel_months
 
 ),
 

@@ -1,4 +1,5 @@
--- Grain: cohort_month x months_since_first_purchase. Active customers, retention and cumulative revenue per customer of each monthly cohort.
+-- Grain: cohort_month x months_since_first_purchase.
+-- Active customers, retention and cumulative revenue per customer of each monthly cohort.
 with
 
 customers as (
@@ -48,17 +49,28 @@ cohort_grid as (
 
 ),
 
-activity as (
+purchases_aged as (
 
     select
         customers.cohort_month,
-        {{ clv_month_index('purchases.order_date') }} - {{ clv_month_index('customers.cohort_month') }} as months_since_first_purchase,
-        count(distinct purchases.customer_id) as active_customers,
-        sum(purchases.net_revenue) as revenue
+        purchases.customer_id,
+        purchases.net_revenue,
+        {{ clv_month_index('purchases.order_date') }} - {{ clv_month_index('customers.cohort_month') }} as months_since_first_purchase
     from purchases
     inner join customers
         on purchases.customer_id = customers.customer_id
-    group by 1, 2
+
+),
+
+activity as (
+
+    select
+        cohort_month,
+        months_since_first_purchase,
+        count(distinct customer_id) as active_customers,
+        sum(net_revenue) as revenue
+    from purchases_aged
+    group by cohort_month, months_since_first_purchase
 
 ),
 

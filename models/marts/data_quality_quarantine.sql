@@ -4,27 +4,27 @@
 with
 
 {% for table in tables %}
-{{ table }}_quarantined as (
+    {{ table }}_quarantined as (
 
-    select
-        '{{ table }}' as source_table,
-        quarantine_reason,
-        raw_key,
-        raw_row,
-        copy_number
-    from {{ ref('base_raw__' ~ table) }}
-    where quarantine_reason is not null
+        select
+            '{{ table }}' as source_table,
+            quarantine_reason,
+            raw_key,
+            raw_row,
+            copy_number
+        from {{ ref('base_raw__' ~ table) }}
+        where quarantine_reason is not null
 
-),
+    ),
 
 {% endfor %}
 quarantined as (
 
     {%- for table in tables %}
-    select * from {{ table }}_quarantined
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select * from {{ table }}_quarantined
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

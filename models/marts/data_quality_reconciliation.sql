@@ -12,14 +12,17 @@ quarantine as (
 counts as (
 
     {%- for table in tables %}
-    select
-        '{{ table }}' as source_table,
-        (select count(*) from {{ ref('base_raw__' ~ table) }}) as raw_rows,
-        (select count(*) from {{ ref('stg_raw__' ~ table) }}) as clean_rows,
-        (select count(*) from quarantine where source_table = '{{ table }}') as quarantined_rows
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ table }}' as source_table,
+            (select count(*) from {{ ref('base_raw__' ~ table) }}) as raw_rows,
+            (select count(*) from {{ ref('stg_raw__' ~ table) }}) as clean_rows,
+            (
+                select count(*) from quarantine
+                where source_table = '{{ table }}'
+            ) as quarantined_rows
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

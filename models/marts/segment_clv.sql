@@ -1,6 +1,7 @@
 -- Grain: segment_dimension x segment_value. The heuristic CLV of SPEC section 5, with CAC and CAC < LTV.
 {%- set discount_rate = clv_var('discount_rate') %}
 {%- set margin_method = clv_var('margin_method') %}
+{%- set discount_factor = 'cast(' ~ (1 + discount_rate) ~ ' as ' ~ clv_type_double() ~ ')' %}
 
 with
 
@@ -45,11 +46,11 @@ measured as (
         segments.revenue / nullif(segments.orders, 0) as aov,
         segments.orders / nullif(segments.active_customers, 0) / parameters.window_years as purchase_frequency,
         {%- if margin_method == 'items' %}
-        (segments.revenue - segments.cogs) / nullif(segments.revenue, 0) as gross_margin,
+            (segments.revenue - segments.cogs) / nullif(segments.revenue, 0) as gross_margin,
         {%- elif margin_method == 'inventory' %}
-        coalesce(inventory_margin.gross_margin, {{ clv_var('default_gross_margin') }}) as gross_margin,
+            coalesce(inventory_margin.gross_margin, {{ clv_var('default_gross_margin') }}) as gross_margin,
         {%- else %}
-        cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as gross_margin,
+            cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as gross_margin,
         {%- endif %}
         power(
             cast(segments.retained_customers as {{ clv_type_double() }}) / nullif(segments.prior_window_customers, 0),
@@ -98,7 +99,7 @@ valued as (
         annual_margin * expected_lifetime_years as clv_margin,
         (
             {%- for year in range(1, clv_var('clv_horizon_years') + 1) %}
-            {{ '+ ' if not loop.first }}annual_margin * power(retention_rate, {{ year - 1 }}) / power(cast({{ 1 + discount_rate }} as {{ clv_type_double() }}), {{ year }})
+                {{ '+ ' if not loop.first }}annual_margin * power(retention_rate, {{ year - 1 }}) / power({{ discount_factor }}, {{ year }})
             {%- endfor %}
         ) as clv_discounted,
         acquisition_spend / nullif(new_customers, 0) as cac

@@ -9,13 +9,21 @@ customers as (
 
 tiers as (
 
-    select 'vip' as value_tier, 1 as tier_rank, 0.05 as customer_share_target
+    select
+        'vip' as value_tier,
+        1 as tier_rank
     union all
-    select 'high', 2, 0.15
+    select
+        'high' as value_tier,
+        2 as tier_rank
     union all
-    select 'medium', 3, 0.30
+    select
+        'medium' as value_tier,
+        3 as tier_rank
     union all
-    select 'low', 4, 0.50
+    select
+        'low' as value_tier,
+        4 as tier_rank
 
 ),
 
