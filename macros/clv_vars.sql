@@ -19,7 +19,7 @@
         'time_unit': 'week',
         'holdout_months': 6,
         'future_date_cutoff': none,
-        'enable_predictive': true,
+        'enable_predictive': target.type == 'duckdb',
         'raw_data_dir': none,
         'raw_schema': none,
         'raw_database': none,
@@ -165,4 +165,11 @@
 
 {% macro clv_uses_demo_seeds() %}
     {{ return(clv_var('raw_data_dir') is none and clv_var('raw_schema') is none) }}
+{% endmacro %}
+
+
+{% macro clv_prediction_columns() %}
+    {#- The per-customer outputs of the predictive models that customer_clv and segment_clv publish. -#}
+    {{ return(['p_alive', 'expected_purchases_30d', 'expected_purchases_90d', 'expected_purchases_365d',
+               'expected_purchases_horizon', 'expected_spend_per_purchase', 'predicted_clv']) }}
 {% endmacro %}

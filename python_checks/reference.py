@@ -346,7 +346,27 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     results["data_quality_reconciliation"] = recon
     results["as_of_date"] = as_of
     results["orders_priced"] = orders
+    results["purchases"] = purchases
     return results
+
+
+def bgnbd_summary(purchases: pd.DataFrame, cutoff, unit_days: float = 7.0) -> pd.DataFrame:
+    """Per customer: x (repeat purchase days), t_x, T in time units, mean revenue of the repeat days."""
+    p = purchases[purchases.order_date <= cutoff]
+    days = p.groupby(["customer_id", "order_date"]).agg(revenue=("net_revenue", "sum"), gp=("gross_profit", "sum")).reset_index()
+    days = days.sort_values(["customer_id", "order_date"])
+    days["n"] = days.groupby("customer_id").cumcount()
+    g = days.groupby("customer_id")
+    out = pd.DataFrame({
+        "frequency": g.size() - 1,
+        "recency": (g.order_date.max() - g.order_date.min()).dt.days / unit_days,
+        "T": (pd.Timestamp(cutoff) - g.order_date.min()).dt.days / unit_days,
+        "repeat_revenue": days[days.n > 0].groupby("customer_id").revenue.sum(),
+        "margin": g.gp.sum() / g.revenue.sum(),
+    })
+    out["repeat_revenue"] = out.repeat_revenue.fillna(0.0)
+    out["monetary_value"] = np.where(out.frequency > 0, out.repeat_revenue / out.frequency.clip(lower=1), np.nan)
+    return out.reset_index()
 
 
 def inventory_periods(inventory: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,24 @@ parameters as (
 
 ),
 
+predictions as (
+
+    {%- if clv_var('enable_predictive') %}
+        select * from {{ ref('int_customers_predicted') }}
+        where fit = 'full'
+    {%- else %}
+        -- the predictive models are disabled (enable_predictive = false): no predictions
+        select
+            {%- for column in clv_prediction_columns() %}
+                cast(null as {{ clv_type_double() }}) as {{ column }},
+            {%- endfor %}
+            cast(null as {{ dbt.type_string() }}) as customer_id
+        {{ clv_empty_from() }}
+        where 1 = 0
+    {%- endif %}
+
+),
+
 purchase_history as (
 
     select
@@ -67,11 +85,16 @@ final as (
                         {{ clv_days_between('purchase_history.first_purchase_date', 'purchase_history.last_purchase_date') }}
                         as {{ clv_type_double() }}
                     ) / (purchase_history.purchases - 1)
-        end as avg_days_between_purchases
+        end as avg_days_between_purchases,
+        {%- for column in clv_prediction_columns() %}
+            predictions.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from purchase_history
     cross join parameters
     left join customers
         on purchase_history.customer_id = customers.customer_id
+    left join predictions
+        on purchase_history.customer_id = predictions.customer_id
 
 )
 

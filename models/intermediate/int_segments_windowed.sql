@@ -55,7 +55,9 @@ segment_counts as (
         cast(
             sum(case when is_active_in_prior_window and is_active_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}
         ) as retained_customers,
-        cast(sum(case when is_new_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as new_customers
+        cast(sum(case when is_new_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as new_customers,
+        case when count(predicted_clv) = count(*) then avg(predicted_clv) end as predicted_clv_per_customer,
+        case when count(predicted_clv) = count(*) then sum(predicted_clv) end as predicted_clv_total
     from customer_segments
     group by segment_dimension, segment_value
 
@@ -100,6 +102,8 @@ final as (
         segment_counts.prior_window_customers,
         segment_counts.retained_customers,
         segment_counts.new_customers,
+        segment_counts.predicted_clv_per_customer,
+        segment_counts.predicted_clv_total,
         case
             when spend_data.spend_rows = 0 then null
             when segment_counts.segment_dimension = 'all'

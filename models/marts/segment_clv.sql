@@ -144,7 +144,9 @@ final as (
             when clv_discounted >= 3 * cac then 'healthy'
             when clv_discounted >= cac then 'marginal'
             else 'unprofitable'
-        end as ltv_cac_health
+        end as ltv_cac_health,
+        predicted_clv_per_customer,
+        predicted_clv_total
     from valued
 
 )

@@ -1,0 +1,118 @@
+-- Grain: fit x customer_id. The BG/NBD and Gamma-Gamma inputs (SPEC section 7) at two cut-offs:
+-- fit = 'full' (as_of) and fit = 'calibration' (as_of - holdout_months), with what happened in the holdout.
+{%- set unit_days = 7.0 if clv_var('time_unit') == 'week' else 1.0 %}
+{%- set window_months = clv_var('observation_window_months') %}
+
+with
+
+purchases as (
+
+    select * from {{ ref('int_purchases_sequenced') }}
+
+),
+
+parameters as (
+
+    select * from {{ ref('int_parameters') }}
+
+),
+
+occasions as (
+
+    -- purchase occasions: distinct purchase days per customer, same-day purchases summed
+    select
+        customer_id,
+        order_date,
+        sum(net_revenue) as revenue,
+        sum(gross_profit) as gross_profit
+    from purchases
+    group by customer_id, order_date
+
+),
+
+cutoffs as (
+
+    select
+        'full' as fit,
+        as_of_date as cutoff_date
+    from parameters
+    union all
+    select
+        'calibration' as fit,
+        holdout_start_date as cutoff_date
+    from parameters
+
+),
+
+fit_occasions as (
+
+    select
+        cutoffs.fit,
+        cutoffs.cutoff_date,
+        occasions.customer_id,
+        occasions.order_date,
+        occasions.revenue,
+        occasions.gross_profit,
+        row_number() over (partition by cutoffs.fit, occasions.customer_id order by occasions.order_date) as occasion_number,
+        occasions.order_date > {{ clv_add_months('cutoffs.cutoff_date', -window_months) }} as is_in_window
+    from occasions
+    cross join cutoffs
+    where occasions.order_date <= cutoffs.cutoff_date
+
+),
+
+customer_fits as (
+
+    select
+        fit,
+        customer_id,
+        cutoff_date,
+        count(*) as occasions,
+        min(order_date) as first_purchase_date,
+        max(order_date) as last_purchase_date,
+        sum(case when occasion_number > 1 then revenue end) as repeat_revenue,
+        sum(revenue) as revenue,
+        sum(gross_profit) as gross_profit,
+        sum(case when is_in_window then 1 else 0 end) as window_occasions,
+        sum(case when is_in_window then revenue else 0 end) as window_revenue
+    from fit_occasions
+    group by fit, customer_id, cutoff_date
+
+),
+
+holdout as (
+
+    select
+        occasions.customer_id,
+        count(*) as holdout_occasions,
+        sum(occasions.revenue) as holdout_revenue
+    from occasions
+    cross join parameters
+    where occasions.order_date > parameters.holdout_start_date
+    group by occasions.customer_id
+
+),
+
+final as (
+
+    select
+        customer_fits.fit,
+        customer_fits.customer_id,
+        customer_fits.cutoff_date,
+        cast(customer_fits.occasions - 1 as {{ dbt.type_bigint() }}) as frequency,
+        {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.last_purchase_date') }} / {{ unit_days }} as recency,
+        {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.cutoff_date') }} / {{ unit_days }} as customer_age,
+        customer_fits.repeat_revenue / nullif(customer_fits.occasions - 1, 0) as monetary_value,
+        customer_fits.gross_profit / nullif(customer_fits.revenue, 0) as gross_margin,
+        cast(customer_fits.window_occasions as {{ dbt.type_bigint() }}) as window_occasions,
+        customer_fits.window_revenue,
+        cast(case when customer_fits.fit = 'calibration' then coalesce(holdout.holdout_occasions, 0) end as {{ dbt.type_bigint() }})
+            as holdout_occasions,
+        case when customer_fits.fit = 'calibration' then coalesce(holdout.holdout_revenue, 0) end as holdout_revenue
+    from customer_fits
+    left join holdout
+        on customer_fits.customer_id = holdout.customer_id
+
+)
+
+select * from final

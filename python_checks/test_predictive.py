@@ -1,0 +1,164 @@
+"""BG/NBD + Gamma-Gamma: parameters and per-customer predictions against lifetimes (a test-only reference),
+on the demo data and on raw orders simulated from known parameters; degenerate data does not break the build."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+from conftest import build_ok
+from datasets import write_table
+from reference import Config, bgnbd_summary, compute
+
+WEEK = 7.0
+
+
+def lifetimes_fit(summary):
+    f, r, t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    bg = BetaGeoFitter().fit(f, r, t)
+    repeat = summary[summary.frequency > 0]
+    gg = GammaGammaFitter().fit(repeat.frequency.to_numpy(float), repeat.monetary_value.to_numpy(float))
+    return bg, gg
+
+
+def published_parameters(result, fit="full"):
+    params = result.read(f"select model, parameter, value, is_converged from clv_model_parameters where fit = '{fit}'")
+    assert params.is_converged.all(), params
+    return {(m, p): v for m, p, v in zip(params.model, params.parameter, params.value)}
+
+
+def assert_parameters_match(published, bg, gg, rtol=1e-3):
+    for name in ("r", "alpha", "a", "b"):
+        assert published[("bg_nbd", name)] == pytest.approx(bg.params_[name], rel=rtol), name
+    for name, theirs in (("p", "p"), ("q", "q"), ("gamma", "v")):
+        assert published[("gamma_gamma", name)] == pytest.approx(gg.params_[theirs], rel=rtol), name
+
+
+@pytest.fixture(scope="module")
+def demo_summary(demo_reference):
+    return bgnbd_summary(demo_reference["purchases"], demo_reference["as_of_date"], WEEK)
+
+
+def test_bgnbd_inputs_match_an_independent_summary(demo_build, demo_summary):
+    inputs = demo_build.read("select * from int_customers_bgnbd_inputs where fit = 'full'").set_index("customer_id").sort_index()
+    expected = demo_summary.set_index("customer_id").sort_index()
+    assert list(inputs.index) == list(expected.index)
+    assert (inputs.frequency.to_numpy() == expected.frequency.to_numpy()).all()
+    np.testing.assert_allclose(inputs.recency, expected.recency, rtol=1e-12)
+    np.testing.assert_allclose(inputs.customer_age, expected["T"], rtol=1e-12)
+    np.testing.assert_allclose(inputs.monetary_value.fillna(-1), pd.Series(expected.monetary_value).fillna(-1), rtol=1e-9)
+
+
+def test_demo_parameters_match_lifetimes(demo_build, demo_summary):
+    bg, gg = lifetimes_fit(demo_summary)
+    assert_parameters_match(published_parameters(demo_build), bg, gg)
+
+
+def test_demo_predictions_match_lifetimes_formulas(demo_build, demo_summary):
+    published = published_parameters(demo_build)
+    bg, gg = BetaGeoFitter(), GammaGammaFitter()
+    bg.params_ = pd.Series({n: published[("bg_nbd", n)] for n in ("r", "alpha", "a", "b")})
+    gg.params_ = pd.Series({"p": published[("gamma_gamma", "p")], "q": published[("gamma_gamma", "q")], "v": published[("gamma_gamma", "gamma")]})
+    s = demo_summary.sort_values("customer_id").reset_index(drop=True)
+    f, r, t = (s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    mart = demo_build.table("customer_clv").set_index("customer_id").loc[s.customer_id]
+    np.testing.assert_allclose(mart.p_alive, bg.conditional_probability_alive(f, r, t), rtol=1e-6)
+    for label, days in (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", 10 * 365.25)):
+        expected = bg.conditional_expected_number_of_purchases_up_to_time(days / WEEK, f, r, t)
+        np.testing.assert_allclose(mart[f"expected_purchases_{label}"], expected, rtol=1e-6, err_msg=label)
+    spend = np.asarray(gg.conditional_expected_average_profit(f, np.nan_to_num(s.monetary_value.to_numpy(float))), dtype=float)
+    np.testing.assert_allclose(mart.expected_spend_per_purchase, spend, rtol=1e-6)
+    # predicted CLV: monthly steps of 365.25 / 12 days, discounted at (1.10)^(1/12) - 1, times the customer's margin
+    step, monthly, clv, previous = 365.25 / 12 / WEEK, 1.10 ** (1 / 12) - 1, np.zeros(len(s)), np.zeros(len(s))
+    for month in range(1, 121):
+        cumulative = bg.conditional_expected_number_of_purchases_up_to_time(month * step, f, r, t)
+        clv += (cumulative - previous) * spend * s.margin.to_numpy(float) / (1 + monthly) ** month
+        previous = cumulative
+    np.testing.assert_allclose(mart.predicted_clv, clv, rtol=1e-6)
+
+
+def test_segment_predicted_clv_is_the_mean_of_its_customers(demo_build):
+    customers = demo_build.table("customer_clv")
+    segments = demo_build.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index("segment_value")
+    expected = customers.groupby("acquisition_channel").predicted_clv.mean()
+    np.testing.assert_allclose(segments.loc[expected.index, "predicted_clv_per_customer"], expected, rtol=1e-9)
+
+
+def test_backtest_actuals_and_predictions(demo_build, demo_reference):
+    backtest = demo_build.table("clv_backtest").set_index(["model", "metric"]).value
+    purchases = demo_reference["purchases"]
+    holdout_start = demo_reference["as_of_date"] - pd.DateOffset(months=6)
+    calibration = set(purchases[purchases.order_date <= holdout_start].customer_id)
+    holdout = purchases[(purchases.order_date > holdout_start) & purchases.customer_id.isin(calibration)]
+    actual_occasions = holdout.groupby(["customer_id", "order_date"]).ngroups
+    for model in ("bg_nbd_gamma_gamma", "heuristic"):
+        assert backtest[(model, "actual_purchases")] == actual_occasions
+        assert backtest[(model, "actual_revenue")] == pytest.approx(holdout.net_revenue.sum(), rel=1e-9)
+    predicted = demo_build.read("select sum(expected_purchases_holdout) as n from int_customers_predicted where fit = 'calibration'").n[0]
+    assert backtest[("bg_nbd_gamma_gamma", "predicted_purchases")] == pytest.approx(predicted, rel=1e-9)
+    # the calibration fit: lifetimes on the independent summary at the holdout start
+    bg, gg = lifetimes_fit(bgnbd_summary(purchases, holdout_start, WEEK))
+    assert_parameters_match(published_parameters(demo_build, "calibration"), bg, gg)
+
+
+def simulate_raw_orders(folder, n=5000, r=0.25, alpha=4.0, a=0.8, b=2.5, p=6.0, q=4.0, gamma=15.0, seed=7):
+    """Raw orders drawn from BG/NBD (weekly purchase rate lambda ~ Gamma(r, alpha), dropout p ~ Beta(a, b))
+    and Gamma-Gamma spend (nu ~ Gamma(q, gamma), spend ~ Gamma(p, nu)); first purchases spread over 30 weeks."""
+    rng = np.random.default_rng(seed)
+    end = dt.date(2025, 12, 31)
+    rows = []
+    for c in range(n):
+        lam = rng.gamma(r, 1 / alpha)
+        drop = rng.beta(a, b)
+        nu = rng.gamma(q, 1 / gamma)
+        start_day = int(rng.integers(0, 210))
+        observed_days = 273 + 210 - start_day  # 39 weeks of calibration-like history or more
+        t, k, alive = 0.0, 0, True
+        while alive and t * 7 <= observed_days:
+            day = end - dt.timedelta(days=observed_days - int(t * 7))
+            rows.append([f"S{c}-{k}", f"S{c}", f"{day.isoformat()} 12:00:00", f"{rng.gamma(p, 1 / nu):.6f}", "completed", "USD"])
+            k += 1
+            if k > 1 and rng.random() < drop:
+                alive = False
+            t += rng.exponential(1 / lam) if lam > 0 else 1e9
+    write_table(folder, "orders", ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"], rows)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    work = tmp_path_factory.mktemp("simulated")
+    raw = simulate_raw_orders(work / "raw")
+    result = build_ok("run", work, {"raw_data_dir": str(raw), "as_of_date": "2025-12-31"})
+    reference = compute(raw, Config(as_of_date="2025-12-31"))
+    return result, bgnbd_summary(reference["purchases"], reference["as_of_date"], WEEK)
+
+
+def test_simulated_parameters_match_lifetimes_and_recover_the_truth(simulated):
+    result, summary = simulated
+    bg, gg = lifetimes_fit(summary)
+    published = published_parameters(result)
+    assert_parameters_match(published, bg, gg)
+    truth = {("bg_nbd", "r"): 0.25, ("bg_nbd", "alpha"): 4.0, ("bg_nbd", "a"): 0.8, ("bg_nbd", "b"): 2.5,
+             ("gamma_gamma", "p"): 6.0, ("gamma_gamma", "q"): 4.0, ("gamma_gamma", "gamma"): 15.0}
+    se = dict(zip([("bg_nbd", n) for n in ("r", "alpha", "a", "b")], bg.summary["se(coef)"]))
+    se.update(dict(zip([("gamma_gamma", n) for n in ("p", "q", "gamma")], gg.summary["se(coef)"])))
+    for key, true_value in truth.items():
+        # within 4 standard errors (lifetimes' Hessian-based errors): sampling error, not a bias
+        assert abs(published[key] - true_value) < 4 * se[key], (key, published[key], true_value, se[key])
+
+
+def test_degenerate_data_reports_not_converged_and_still_builds(tmp_path):
+    orders = [[f"O{i}", f"C{i}", f"2025-0{1 + i % 9}-1{i % 10} 10:00:00", "25.00", "completed", "USD"] for i in range(40)]
+    write_table(tmp_path / "raw", "orders", ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"], orders)
+    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, extra=["--exclude", "test_type:unit"])
+    params = result.table("clv_model_parameters")
+    assert not params.is_converged.any()
+    assert params.convergence_message.str.contains("too few repeat buyers").all()
+    assert params.value.isna().all()
+    customers = result.table("customer_clv")
+    assert len(customers) == 40 and customers.p_alive.isna().all() and customers.predicted_clv.isna().all()
+    assert "did not converge: too few repeat buyers" in result.output
+    assert result.read("select count(*) as n from segment_clv").n[0] > 0
