@@ -77,6 +77,9 @@ final as (
         purchase_history.is_active_in_window,
         purchase_history.is_active_in_prior_window,
         purchase_history.first_purchase_date > parameters.window_start_date as is_new_in_window,
+        {%- for column in clv_prediction_columns() %}
+            predictions.{{ column }},
+        {%- endfor %}
         {{ clv_days_between('purchase_history.first_purchase_date', 'parameters.as_of_date') }} as tenure_days,
         {{ clv_days_between('purchase_history.last_purchase_date', 'parameters.as_of_date') }} as recency_days,
         case
@@ -85,10 +88,7 @@ final as (
                         {{ clv_days_between('purchase_history.first_purchase_date', 'purchase_history.last_purchase_date') }}
                         as {{ clv_type_double() }}
                     ) / (purchase_history.purchases - 1)
-        end as avg_days_between_purchases,
-        {%- for column in clv_prediction_columns() %}
-            predictions.{{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        end as avg_days_between_purchases
     from purchase_history
     cross join parameters
     left join customers

@@ -40,10 +40,10 @@ final as (
         cast(customers.revenue_rank as {{ dbt.type_bigint() }}) as revenue_rank,
         customers.value_tier,
         customers.overdue_threshold_days,
-        customers.is_overdue,
         {%- for column in clv_prediction_columns() %}
-            customers.{{ column }}{{ ',' if not loop.last }}
+            customers.{{ column }},
         {%- endfor %}
+        customers.is_overdue
     from customers
     cross join parameters
 

@@ -1,0 +1,45 @@
+-- Every raw row is accounted for: the reconciliation's raw_rows equal the rows of the raw source itself,
+-- and raw rows = clean rows + quarantined rows, for every table of the contract.
+{%- set tables = clv_raw_tables() %}
+
+with
+
+reconciliation as (
+
+    select * from {{ ref('data_quality_reconciliation') }}
+
+),
+
+source_counts as (
+
+    {%- for table in tables %}
+        select
+            '{{ table }}' as source_table,
+            count(*) as source_rows
+        from ({{ raw_source_select(table, ['placeholder_column']) }}) as raw_{{ table }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
+
+),
+
+mismatches as (
+
+    select
+        reconciliation.source_table,
+        reconciliation.raw_rows,
+        reconciliation.clean_rows,
+        reconciliation.quarantined_rows,
+        source_counts.source_rows
+    from reconciliation
+    left join source_counts
+        on reconciliation.source_table = source_counts.source_table
+    where
+        source_counts.source_rows is null
+        or reconciliation.raw_rows != source_counts.source_rows
+        or reconciliation.raw_rows != reconciliation.clean_rows + reconciliation.quarantined_rows
+
+)
+
+select * from mismatches
