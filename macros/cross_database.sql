@@ -13,7 +13,7 @@
 {%- endmacro %}
 
 {% macro postgres__clv_try_timestamp(expression) -%}
-    {{ clv_postgres_try_cast(expression, 'timestamptz') }} at time zone 'UTC'
+    {{ target.schema }}.clv_try_timestamp({{ expression }})
 {%- endmacro %}
 
 {% macro spark__clv_try_timestamp(expression) -%}
@@ -53,10 +53,37 @@
 {%- endmacro %}
 
 
-{% macro clv_postgres_try_cast(expression, type) -%}
-    {#- Postgres has no try_cast: clv_try_cast_pg (created by an on-run-start hook) returns null on error. -#}
-    clv_try_cast_{{ type }}({{ expression }})
-{%- endmacro %}
+{% macro clv_create_engine_functions() %}
+    {#- on-run-start: helper functions an engine lacks (Postgres has no try_cast). -#}
+    {{ return(adapter.dispatch('clv_create_engine_functions', 'clv')()) }}
+{% endmacro %}
+
+{% macro default__clv_create_engine_functions() %}
+    {{ return('select 1 as engine_functions_created') }}
+{% endmacro %}
+
+{% macro postgres__clv_create_engine_functions() %}
+    {%- set iso = "^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$" -%}
+    {%- set sql -%}
+    create schema if not exists {{ target.schema }};
+    create or replace function {{ target.schema }}.clv_try_timestamp(value text) returns timestamp
+    language plpgsql immutable as $fn$
+    begin
+        -- ISO-8601 only (Postgres would also read 03/04/2024 by DateStyle); an offset converts to UTC
+        if value is null or value !~ '{{ iso }}' then
+            return null;
+        end if;
+        if value ~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' and value ~ 'T|:' then
+            return value::timestamptz at time zone 'UTC';
+        end if;
+        return value::timestamp;
+    exception when others then
+        return null;
+    end
+    $fn$
+    {%- endset -%}
+    {{ return(sql) }}
+{% endmacro %}
 
 
 {% macro clv_median(expression) %}
@@ -69,6 +96,19 @@
 
 {% macro spark__clv_median(expression) -%}
     percentile({{ expression }}, 0.5)
+{%- endmacro %}
+
+
+{% macro clv_round(expression, digits) %}
+    {{ return(adapter.dispatch('clv_round', 'clv')(expression, digits)) }}
+{% endmacro %}
+
+{% macro default__clv_round(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}
+
+{% macro postgres__clv_round(expression, digits) -%}
+    round(cast({{ expression }} as numeric), {{ digits }})
 {%- endmacro %}
 
 

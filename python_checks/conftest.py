@@ -34,12 +34,14 @@ class DbtResult:
         return self.read(f"select * from main.{name}")
 
 
-def run_dbt(command: str, workdir: Path, vars: dict | None = None, select: str | None = None, extra: list[str] | None = None) -> DbtResult:
+def run_dbt(command: str, workdir: Path, vars: dict | None = None, select: str | None = None, extra: list[str] | None = None,
+            env_extra: dict | None = None) -> DbtResult:
     """Run `dbt <command>` into workdir/clv.duckdb with its own target and log folders."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "clv.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env.update({"DBT_PROFILES_DIR": str(PROJECT), "CLV_DUCKDB_PATH": str(db_path), "CLV_DUCKDB_TEMP_DIR": str(workdir / "tmp")})
+    env.update(env_extra or {})
     cmd = [DBT, command, "--project-dir", str(PROJECT), "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")]
     if vars:
         import json

@@ -33,8 +33,8 @@ ranked as (
         customers.*,
         ntile(5) over (order by customers.recency_days desc, customers.customer_id asc) as r_score,
         ntile(5) over (order by customers.purchases, customers.customer_id) as f_score,
-        ntile(5) over (order by round(customers.revenue, 6), customers.customer_id) as m_score,
-        row_number() over (order by round(customers.revenue, 6) desc, customers.customer_id) as revenue_rank,
+        ntile(5) over (order by {{ clv_round('customers.revenue', 6) }}, customers.customer_id) as m_score,
+        row_number() over (order by {{ clv_round('customers.revenue', 6) }} desc, customers.customer_id) as revenue_rank,
         count(*) over () as customer_count,
         {{ clv_var('overdue_factor') }}
         * coalesce(customers.avg_days_between_purchases, overall_gap.median_gap_days) as overdue_threshold_days

@@ -38,7 +38,7 @@ items_costed as (
         on
             order_items.product_id = product_costs.product_id
             and orders.order_date >= product_costs.valid_from
-            and (orders.order_date < product_costs.valid_to or product_costs.valid_to is null)
+            and orders.order_date < product_costs.valid_to
 
 ),
 

@@ -44,7 +44,9 @@ measured as (
         parameters.as_of_date,
         parameters.window_years,
         segments.revenue / nullif(segments.orders, 0) as aov,
-        segments.orders / nullif(segments.active_customers, 0) / parameters.window_years as purchase_frequency,
+        cast(segments.orders as {{ clv_type_double() }})
+        / nullif(segments.active_customers, 0)
+        / parameters.window_years as purchase_frequency,
         {%- if margin_method == 'items' %}
             (segments.revenue - segments.cogs) / nullif(segments.revenue, 0) as gross_margin,
         {%- elif margin_method == 'inventory' %}

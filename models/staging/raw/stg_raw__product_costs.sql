@@ -12,7 +12,10 @@ final as (
     select
         product_id,
         valid_from,
-        lead(valid_from) over (partition by product_id order by valid_from) as valid_to,
+        coalesce(
+            lead(valid_from) over (partition by product_id order by valid_from),
+            {{ clv_date_literal('9999-12-31') }}
+        ) as valid_to,
         unit_cost
     from product_costs
 

@@ -60,7 +60,7 @@ fx_looked_up as (
         on
             typed.currency = fx_rates.currency
             and typed.spend_date >= fx_rates.rate_date
-            and (typed.spend_date < fx_rates.next_rate_date or fx_rates.next_rate_date is null)
+            and typed.spend_date < fx_rates.next_rate_date
 
 ),
 

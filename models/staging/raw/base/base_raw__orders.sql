@@ -66,7 +66,7 @@ fx_looked_up as (
         on
             typed.currency = fx_rates.currency
             and cast(typed.ordered_at as date) >= fx_rates.rate_date
-            and (cast(typed.ordered_at as date) < fx_rates.next_rate_date or fx_rates.next_rate_date is null)
+            and cast(typed.ordered_at as date) < fx_rates.next_rate_date
 
 ),
 
