@@ -6,9 +6,8 @@ import pytest
 from compare import assert_matches
 from conftest import MARTS, build_ok
 from engines import PostgresCluster
-from test_marts_match_reference import MART_KEYS
+from test_marts_match_reference import MART_KEYS, PREDICTIVE
 
-PREDICTIVE = ("p_alive", "expected_purchases", "expected_spend", "predicted_")
 KEYS = dict(MART_KEYS, data_quality_quarantine=["quarantine_id"], data_quality_reconciliation=["source_table"])
 
 

@@ -19,59 +19,90 @@ MIN_REPEAT_CUSTOMERS = 3
 
 
 def compress(columns):
-    """Unique rows of the given arrays and how often each occurs."""
-    stacked = np.column_stack(columns)
-    unique, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
+    """Unique rows of the given arrays and how often each occurs (Fader & Hardie's compression)."""
+    counts = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)}).value_counts(sort=False)
+    return [counts.index.get_level_values(i).to_numpy(dtype=float) for i in range(len(columns))], counts.to_numpy(dtype=float)
+
+
+def _distinct(values):
+    """Distinct values and, per row, the position of its value: transcendental functions then run on the
+    few distinct values (frequencies, and recency/T in whole days) instead of on every row."""
+    unique, inverse = np.unique(values, return_inverse=True)
+    return unique, inverse
+
+
+def prepare(*columns):
+    """Each column with its distinct values and inverse positions, computed once per fit."""
+    return tuple((np.asarray(c, dtype=float),) + _distinct(c) for c in columns)
 
 
 def bgnbd_negative_log_likelihood(log_params, frequency, recency, age, weights):
-    """-sum(weights x log L) of BG/NBD (log-sum-exp form) and its gradient in the log-parameters."""
+    """-mean(weights x log L) of BG/NBD (log-sum-exp form) and its gradient in the log-parameters.
+    frequency, recency and age are prepare()d columns: (values, distinct values, inverse positions)."""
     r, alpha, a, b = np.exp(log_params)
-    x = frequency
+    x, xu, ix = frequency
+    _, tu, it = recency
+    _, au, ia = age
     repeat = x > 0
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-    a3 = -(r + x) * np.log(alpha + age)
-    a4 = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + recency), -np.inf)
+    # per distinct frequency
+    base = gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu)
+    log_bx1 = np.log(np.where(xu > 0, b + xu - 1, 1.0))
+    dg_rx = digamma(r + xu) - digamma(r)
+    dg_ab = digamma(a + b) - digamma(a + b + xu)
+    dg_b = digamma(b + xu) - digamma(b)
+    inv_bx1 = np.where(xu > 0, 1 / np.where(xu > 0, b + xu - 1, 1.0), 0.0)
+    # per distinct T and t_x
+    log_at, inv_at = np.log(alpha + au), 1 / (alpha + au)
+    log_atx, inv_atx = np.log(alpha + tu), 1 / (alpha + tu)
+    rx = r + x
+    a3 = -rx * log_at[ia]
+    a4 = np.where(repeat, np.log(a) - log_bx1[ix] - rx * log_atx[it], -np.inf)
     tail = np.logaddexp(a3, a4)
     w3 = np.exp(a3 - tail)
     w4 = 1.0 - w3
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + age) - w4 * np.log(alpha + recency)
-    d_alpha = r / alpha - w3 * (r + x) / (alpha + age) - w4 * (r + x) / (alpha + recency)
-    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
-    d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - w4 / np.where(repeat, b + x - 1, 1.0)
+    ll = base[ix] + r * np.log(alpha) + tail
+    d_r = dg_rx[ix] + np.log(alpha) - w3 * log_at[ia] - w4 * log_atx[it]
+    d_alpha = r / alpha - rx * (w3 * inv_at[ia] + w4 * inv_atx[it])
+    d_a = dg_ab[ix] + w4 / a
+    d_b = dg_ab[ix] + dg_b[ix] - w4 * inv_bx1[ix]
     total = np.sum(weights)
-    value = -np.sum(weights * (a1 + a2 + tail)) / total
-    gradient = -np.array([np.sum(weights * d) for d in (d_r, d_alpha, d_a, d_b)]) * np.array([r, alpha, a, b]) / total
+    value = -np.dot(weights, ll) / total
+    gradient = -np.array([np.dot(weights, d) for d in (d_r, d_alpha, d_a, d_b)]) * np.array([r, alpha, a, b]) / total
     return value, gradient
 
 
 def gamma_gamma_negative_log_likelihood(log_params, frequency, monetary, weights):
-    """-sum(weights x log L) of Gamma-Gamma per repeat customer and its gradient in the log-parameters."""
+    """-mean(weights x log L) of Gamma-Gamma per repeat customer and its gradient in the log-parameters."""
     p, q, v = np.exp(log_params)
-    x, m = frequency, monetary
-    ll = (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v) + (p * x - 1) * np.log(m)
-          + (p * x) * np.log(x) - (p * x + q) * np.log(x * m + v))
-    d_p = x * (digamma(p * x + q) - digamma(p * x) + np.log(m) + np.log(x) - np.log(x * m + v))
-    d_q = digamma(p * x + q) - digamma(q) + np.log(v) - np.log(x * m + v)
-    d_v = q / v - (p * x + q) / (x * m + v)
+    x, xu, ix = frequency
+    m = monetary
+    per_x = gammaln(p * xu + q) - gammaln(p * xu) - gammaln(q)
+    dg_pxq = digamma(p * xu + q)
+    dg_px = digamma(p * xu)
+    px = p * x
+    log_xmv = np.log(x * m + v)
+    ll = per_x[ix] + q * np.log(v) + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_xmv
+    d_p = x * (dg_pxq[ix] - dg_px[ix] + np.log(m) + np.log(x) - log_xmv)
+    d_q = dg_pxq[ix] - digamma(q) + np.log(v) - log_xmv
+    d_v = q / v - (px + q) / (x * m + v)
     total = np.sum(weights)
-    gradient = -np.array([np.sum(weights * d) for d in (d_p, d_q, d_v)]) * np.array([p, q, v]) / total
-    return -np.sum(weights * ll) / total, gradient
+    gradient = -np.array([np.dot(weights, d) for d in (d_p, d_q, d_v)]) * np.array([p, q, v]) / total
+    return -np.dot(weights, ll) / total, gradient
 
 
 def _optimise(objective, args, x0):
-    """L-BFGS-B within the bounds from each start, then an unbounded BFGS polish of the best point."""
+    """L-BFGS-B within the bounds, then an unbounded BFGS polish; the next start only if the first fails."""
     best = None
     for start in x0:
         result = minimize(objective, np.array(start, dtype=float), args=args, jac=True, method="L-BFGS-B",
                           bounds=[LOG_BOUNDS] * len(start), options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12})
+        polished = minimize(objective, result.x, args=args, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 5000})
+        if polished.fun <= result.fun and np.all(np.isfinite(polished.x)) and np.all(np.abs(polished.x) < LOG_BOUNDS[1]):
+            result = polished
         if best is None or result.fun < best.fun:
             best = result
-    polished = minimize(objective, best.x, args=args, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 5000})
-    if polished.fun <= best.fun and np.all(np.isfinite(polished.x)) and np.all(np.abs(polished.x) < LOG_BOUNDS[1]):
-        return polished
+        if _verdict(best, ["p"] * len(start))[0]:
+            break
     return best
 
 
@@ -103,7 +134,7 @@ def fit_bgnbd(frequency, recency, age):
     (x, tx, t), weights = compress([frequency, recency, age])
     scale = max(float(np.mean(age)), 1e-3)
     starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
-    result = _optimise(bgnbd_negative_log_likelihood, (x, tx, t, weights), starts)
+    result = _optimise(bgnbd_negative_log_likelihood, prepare(x, tx, t) + (weights,), starts)
     converged, message = _verdict(result, ["r", "alpha", "a", "b"])
     return dict(params=tuple(np.exp(result.x)), log_likelihood=-float(result.fun) * n, customers=n, converged=converged, message=message)
 
@@ -120,7 +151,7 @@ def fit_gamma_gamma(frequency, monetary):
                     message=f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})")
     (xu, mu), weights = compress([x, m])
     starts = [[0.0, 0.0, np.log(np.mean(m))], [np.log(5.0), np.log(3.0), np.log(np.mean(m))]]
-    result = _optimise(gamma_gamma_negative_log_likelihood, (xu, mu, weights), starts)
+    result = _optimise(gamma_gamma_negative_log_likelihood, prepare(xu) + (mu, weights), starts)
     converged, message = _verdict(result, ["p", "q", "gamma"])
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"
