@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: build test lint checks clean demo-data
+.PHONY: build test test-spark test-all lint clean demo-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,16 @@ $(BIN)/.installed: requirements.txt
 build: $(BIN)/.installed
 	$(DBT) build --fail-fast
 
-## test: every test: dbt build (data + unit tests), sqlfluff lint, python_checks
+## test: every test on DuckDB and Postgres: dbt build (data + unit tests), sqlfluff lint, python_checks
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider
+	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider -m "not spark"
+
+## test-spark: the cross-engine checks on a local Spark session (slower: a JVM per dbt run)
+test-spark: $(BIN)/.installed
+	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider -m spark
+
+## test-all: both (what CI runs)
+test-all: test test-spark
 
 ## lint: sqlfluff on all models, macros and singular tests
 lint: $(BIN)/.installed

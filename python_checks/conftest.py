@@ -35,7 +35,7 @@ class DbtResult:
 
 
 def run_dbt(command: str, workdir: Path, vars: dict | None = None, select: str | None = None, extra: list[str] | None = None,
-            env_extra: dict | None = None) -> DbtResult:
+            env_extra: dict | None = None, cwd: Path | None = None) -> DbtResult:
     """Run `dbt <command>` into workdir/clv.duckdb with its own target and log folders."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "clv.duckdb"
@@ -49,7 +49,7 @@ def run_dbt(command: str, workdir: Path, vars: dict | None = None, select: str |
     if select:
         cmd += ["--select", select]
     cmd += extra or []
-    proc = subprocess.run(cmd, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=env, capture_output=True, text=True, timeout=3600)
     return DbtResult(proc.returncode, proc.stdout + proc.stderr, db_path)
 
 

@@ -64,3 +64,24 @@ class PostgresCluster:
                 return pd.DataFrame(cur.fetchall(), columns=columns)
         finally:
             con.close()
+
+
+SPARK_EXPORT = """
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.enableHiveSupport().getOrCreate()
+for name in sys.argv[1:]:
+    spark.table(f"clv.{name}").toPandas().to_parquet(f"export/{name}.parquet")
+spark.stop()
+"""
+
+
+def export_spark_tables(workdir: Path, names: list[str]) -> dict:
+    """Read tables of a local Spark session's warehouse (spark-warehouse + metastore_db in workdir) into pandas,
+    in a subprocess so that the JVM and its Derby metastore lock end with it."""
+    import sys
+    (workdir / "export").mkdir(exist_ok=True)
+    (workdir / "export_tables.py").write_text(SPARK_EXPORT)
+    proc = subprocess.run([sys.executable, "export_tables.py", *names], cwd=workdir, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return {name: pd.read_parquet(workdir / "export" / f"{name}.parquet") for name in names}
