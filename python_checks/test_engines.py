@@ -27,27 +27,33 @@ def test_postgres_build_is_clean(postgres_build):
     assert "did not converge" not in result.output
 
 
+def assert_equals_duckdb(engine_mart, duck, mart, label):
+    """Same columns in the same order; every column equal but the predictions, which are null off DuckDB."""
+    columns = [c for c in duck.columns if c not in KEYS[mart]]
+    if mart in ("segment_clv", "customer_clv"):
+        # the predictive columns are published on DuckDB only (dbt Python models); null elsewhere
+        predictive = [c for c in columns if c.startswith(PREDICTIVE)]
+        assert engine_mart[predictive].isna().all().all()
+        columns = [c for c in columns if c not in predictive]
+    assert list(engine_mart.columns) == list(duck.columns)
+    assert_matches(engine_mart, duck, KEYS[mart], columns, label=label)
+
+
+def assert_matches_reference(engine_mart, expected, mart, label):
+    columns = [c for c in engine_mart.columns if c not in MART_KEYS[mart] and not c.startswith(PREDICTIVE)]
+    assert_matches(engine_mart, expected, MART_KEYS[mart], columns, label=label)
+
+
 @pytest.mark.parametrize("mart", MARTS)
 def test_postgres_mart_equals_duckdb(postgres_build, demo_build, mart):
     cluster, _ = postgres_build
-    duck = demo_build.table(mart)
-    pg = cluster.query(f"select * from clv.{mart}")
-    columns = [c for c in duck.columns if c not in KEYS[mart]]
-    if mart in ("segment_clv", "customer_clv"):
-        # the predictive columns are published on DuckDB only (dbt Python models); null on Postgres
-        predictive = [c for c in columns if c.startswith(PREDICTIVE)]
-        assert pg[predictive].isna().all().all()
-        columns = [c for c in columns if c not in predictive]
-    assert list(pg.columns) == list(duck.columns)
-    assert_matches(pg, duck, KEYS[mart], columns, label=f"postgres/{mart}")
+    assert_equals_duckdb(cluster.query(f"select * from clv.{mart}"), demo_build.table(mart), mart, f"postgres/{mart}")
 
 
 @pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_postgres_mart_matches_reference(postgres_build, demo_reference, mart):
     cluster, _ = postgres_build
-    pg = cluster.query(f"select * from clv.{mart}")
-    columns = [c for c in pg.columns if c not in MART_KEYS[mart] and not c.startswith(PREDICTIVE)]
-    assert_matches(pg, demo_reference[mart], MART_KEYS[mart], columns, label=f"postgres/{mart}")
+    assert_matches_reference(cluster.query(f"select * from clv.{mart}"), demo_reference[mart], mart, f"postgres/{mart}")
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +67,10 @@ def spark_marts(tmp_path_factory):
 @pytest.mark.spark
 @pytest.mark.parametrize("mart", MARTS)
 def test_spark_mart_equals_duckdb(spark_marts, demo_build, mart):
-    duck = demo_build.table(mart)
-    spark = spark_marts[mart]
-    columns = [c for c in duck.columns if c not in KEYS[mart]]
-    if mart in ("segment_clv", "customer_clv"):
-        predictive = [c for c in columns if c.startswith(PREDICTIVE)]
-        assert spark[predictive].isna().all().all()
-        columns = [c for c in columns if c not in predictive]
-    assert list(spark.columns) == list(duck.columns)
-    assert_matches(spark, duck, KEYS[mart], columns, label=f"spark/{mart}")
+    assert_equals_duckdb(spark_marts[mart], demo_build.table(mart), mart, f"spark/{mart}")
 
 
 @pytest.mark.spark
 @pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_spark_mart_matches_reference(spark_marts, demo_reference, mart):
-    spark = spark_marts[mart]
-    columns = [c for c in spark.columns if c not in MART_KEYS[mart] and not c.startswith(PREDICTIVE)]
-    assert_matches(spark, demo_reference[mart], MART_KEYS[mart], columns, label=f"spark/{mart}")
+    assert_matches_reference(spark_marts[mart], demo_reference[mart], mart, f"spark/{mart}")

@@ -4,17 +4,9 @@ import pytest
 
 from conftest import build_ok
 from datasets import write_table
+from reference import TABLE_COLUMNS
 
-HEADERS = {
-    "orders": ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"],
-    "order_items": ["order_id", "product_id", "quantity", "unit_price"],
-    "product_costs": ["product_id", "valid_from", "unit_cost"],
-    "refunds": ["refund_id", "order_id", "refunded_at", "amount"],
-    "customers": ["customer_id", "created_at", "email", "country", "acquisition_channel"],
-    "marketing_spend": ["spend_date", "channel", "amount", "currency"],
-    "fx_rates": ["rate_date", "currency", "rate_to_reporting"],
-    "inventory": ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
-}
+HEADERS = TABLE_COLUMNS
 CLEAN = {
     "orders": [["O1", "C1", "2025-01-05 10:00:00", "100.00", "completed", "USD"], ["O2", "C1", "2025-03-05T11:00:00Z", "80.00", "Shipped", "EUR"],
                ["O3", "C2", "2025-02-01", "50.00", "", ""], ["O4", "C3", "2025-04-01 09:30:00", "20.00", "CANCELLED", "USD"]],
