@@ -429,6 +429,8 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
                 row["acquisition_spend"] = np.nan
             elif dim == "all":
                 row["acquisition_spend"] = spend_w.amount.sum()
+            elif dim == "acquisition_channel" and value == "unknown":
+                row["acquisition_spend"] = np.nan  # no channel: no spend to attribute
             elif dim == "acquisition_channel":
                 row["acquisition_spend"] = spend_w[spend_w.channel == value].amount.sum()
             else:
@@ -530,7 +532,7 @@ def acquisition_cac(cust, spend_clean, as_of) -> pd.DataFrame:
     keys = sorted(set(monthly.index) | set(new.index))
     rows = []
     for ch, month in keys:
-        s = monthly.get((ch, month), 0.0) if has_spend else np.nan
+        s = monthly.get((ch, month), 0.0) if has_spend and ch != "unknown" else np.nan
         k = int(new.get((ch, month), 0))
         rows.append({"acquisition_channel": ch, "month_start": month, "acquisition_spend": s, "new_customers": k,
                      "cac": s / k if k and pd.notna(s) else np.nan})

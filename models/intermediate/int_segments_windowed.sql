@@ -108,6 +108,8 @@ final as (
             when spend_data.spend_rows = 0 then null
             when segment_counts.segment_dimension = 'all'
                 then spend_total.total_acquisition_spend
+            -- customers without a known channel cannot be matched to spend: no CAC rather than a free one
+            when segment_counts.segment_dimension = 'acquisition_channel' and segment_counts.segment_value = 'unknown' then null
             when segment_counts.segment_dimension = 'acquisition_channel'
                 then coalesce(spend_in_window.acquisition_spend, 0)
         end as acquisition_spend

@@ -78,11 +78,13 @@ final as (
         channel_months_distinct.acquisition_channel,
         channel_months_distinct.month_start,
         case
-            when spend_data.spend_rows > 0 then coalesce(spend_monthly.acquisition_spend, 0)
+            when spend_data.spend_rows > 0 and channel_months_distinct.acquisition_channel != 'unknown'
+                then coalesce(spend_monthly.acquisition_spend, 0)
         end as acquisition_spend,
         cast(coalesce(new_customers_monthly.new_customers, 0) as {{ dbt.type_bigint() }}) as new_customers,
         case
-            when spend_data.spend_rows > 0 then coalesce(spend_monthly.acquisition_spend, 0)
+            when spend_data.spend_rows > 0 and channel_months_distinct.acquisition_channel != 'unknown'
+                then coalesce(spend_monthly.acquisition_spend, 0)
         end / nullif(new_customers_monthly.new_customers, 0) as cac
     from channel_months_distinct
     cross join spend_data
