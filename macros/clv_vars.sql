@@ -18,6 +18,7 @@
         'overdue_factor': 2.0,
         'time_unit': 'week',
         'holdout_months': 6,
+        'incremental_lookback_days': 3,
         'future_date_cutoff': none,
         'enable_predictive': target.type == 'duckdb',
         'raw_data_dir': none,
@@ -97,6 +98,8 @@
         {{ return(_clv_integer(name, value, 1, 120)) }}
     {%- elif name == 'holdout_months' -%}
         {{ return(_clv_integer(name, value, 1, 120)) }}
+    {%- elif name == 'incremental_lookback_days' -%}
+        {{ return(_clv_integer(name, value, 0, 3650)) }}
     {%- elif name == 'clv_horizon_years' -%}
         {{ return(_clv_integer(name, value, 1, 100)) }}
     {%- elif name == 'max_lifetime_years' -%}

@@ -22,16 +22,22 @@
     {%- set raw_schema = clv_raw_schema() -%}
     {%- do run_query('create schema if not exists ' ~ raw_schema) -%}
     {%- for table in clv_raw_tables() -%}
-        {%- set found = run_query("select file from glob('" ~ dir ~ "/" ~ table ~ ".csv') union all select file from glob('" ~ dir ~ "/" ~ table ~ ".parquet') order by file") -%}
+        {#- One of: <table>.csv, <table>.parquet, or a folder <table>/ of .csv or .parquet files (daily deliveries). -#}
+        {%- set found = run_query(
+            "select 'file' as layout, file from glob('" ~ dir ~ "/" ~ table ~ ".csv')"
+            ~ " union all select 'file', file from glob('" ~ dir ~ "/" ~ table ~ ".parquet')"
+            ~ " union all (select 'folder', '" ~ dir ~ "/" ~ table ~ "/*.csv' from glob('" ~ dir ~ "/" ~ table ~ "/*.csv') limit 1)"
+            ~ " union all (select 'folder', '" ~ dir ~ "/" ~ table ~ "/*.parquet' from glob('" ~ dir ~ "/" ~ table ~ "/*.parquet') limit 1)"
+            ~ " order by 2") -%}
         {%- do run_query('drop view if exists ' ~ raw_schema ~ '.' ~ table) -%}
         {%- if found.rows | length > 1 -%}
-            {{ exceptions.raise_compiler_error("raw_data_dir " ~ raw_dir ~ " holds both " ~ table ~ ".csv and " ~ table ~ ".parquet: keep one of them.") }}
+            {{ exceptions.raise_compiler_error("raw_data_dir " ~ raw_dir ~ " holds more than one of " ~ table ~ ".csv, " ~ table ~ ".parquet and the folder " ~ table ~ "/: keep one of them.") }}
         {%- elif found.rows | length == 1 -%}
-            {%- set path = found.rows[0][0] | replace("'", "''") -%}
+            {%- set path = found.rows[0][1] | replace("'", "''") -%}
             {%- if path.endswith('.csv') -%}
-                {%- set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true)" -%}
+                {%- set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true, union_by_name = true)" -%}
             {%- else -%}
-                {%- set reader = "read_parquet('" ~ path ~ "')" -%}
+                {%- set reader = "read_parquet('" ~ path ~ "', union_by_name = true)" -%}
             {%- endif -%}
             {%- do run_query('create view ' ~ raw_schema ~ '.' ~ table ~ ' as select * from ' ~ reader) -%}
         {%- elif table == 'orders' -%}

@@ -17,7 +17,8 @@ def _normalise(series: pd.Series) -> pd.Series:
     return series
 
 
-def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], columns: list[str] | None = None, label: str = "") -> None:
+def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], columns: list[str] | None = None, label: str = "",
+                   rtol: float = RTOL) -> None:
     """Same key set, then every column equal: numbers to RTOL, everything else exactly, nulls in the same places."""
     columns = columns or [c for c in expected.columns if c not in keys]
     actual = actual.copy()
@@ -46,12 +47,12 @@ def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]
         if pd.api.types.is_datetime64_any_dtype(ev) or pd.api.types.is_datetime64_any_dtype(av):
             bad |= both & (pd.to_datetime(av).to_numpy() != pd.to_datetime(ev).to_numpy())
         elif pd.api.types.is_bool_dtype(ev.dropna()) or isinstance(ev.dropna().iloc[0] if both.any() else None, (bool, np.bool_)):
-            bad |= both & (av.astype(object).to_numpy() != ev.astype(object).to_numpy())
+            bad |= both & (av.fillna(False).astype(bool).to_numpy() != ev.fillna(False).astype(bool).to_numpy())
         elif pd.api.types.is_numeric_dtype(ev.dropna()) and pd.api.types.is_numeric_dtype(av.dropna()):
             x = av.to_numpy(dtype=float, na_value=np.nan)
             y = ev.to_numpy(dtype=float, na_value=np.nan)
             with np.errstate(invalid="ignore"):
-                bad |= both & ~np.isclose(x, y, rtol=RTOL, atol=ATOL)
+                bad |= both & ~np.isclose(x, y, rtol=rtol, atol=ATOL)
         else:
             bad |= both & (av.astype(str).to_numpy() != ev.astype(str).to_numpy())
         if bad.any():

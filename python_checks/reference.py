@@ -49,13 +49,32 @@ class Config:
 # reading and typing
 
 
+def _read_table_files(raw_dir: Path, name: str) -> pd.DataFrame | None:
+    """<name>.csv, <name>.parquet, or a folder <name>/ of .csv or .parquet files (as the project reads them)."""
+    files = sorted([*raw_dir.glob(f"{name}.csv"), *raw_dir.glob(f"{name}.parquet"),
+                    *raw_dir.glob(f"{name}/*.csv"), *raw_dir.glob(f"{name}/*.parquet")])
+    if not files:
+        return None
+    frames = []
+    for path in files:
+        if path.suffix == ".csv":
+            frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
+        else:
+            frame = pd.read_parquet(path)
+            for column in frame.columns:  # typed Parquet columns are read as text, as the project casts them
+                values = frame[column]
+                text = values.astype(object) if pd.api.types.is_string_dtype(values) else values.map(lambda v: None if pd.isna(v) else str(v), na_action="ignore")
+                frame[column] = text.where(values.notna(), "").astype(object)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
 def read_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
     """Every contract table as text: lower-cased column names, trimmed values, '' as None."""
     tables = {}
     for name, columns in TABLE_COLUMNS.items():
-        path = Path(raw_dir) / f"{name}.csv"
-        if path.exists():
-            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        df = _read_table_files(Path(raw_dir), name)
+        if df is not None:
             df.columns = [c.strip().lower() for c in df.columns]
         else:
             df = pd.DataFrame(columns=columns)

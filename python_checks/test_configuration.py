@@ -8,7 +8,7 @@ INVALID = [
     ("discount_rate", 1.5), ("discount_rate", "ten percent"), ("time_unit", "month"), ("as_of_date", "2025-02-30"),
     ("as_of_date", "yesterday"), ("observation_window_months", 0), ("margin_method", "average"), ("segment_dimensions", ["planet"]),
     ("default_gross_margin", 1.2), ("max_lifetime_years", 0), ("clv_horizon_years", 2.5), ("overdue_factor", -1),
-    ("reporting_currency", "dollars"), ("holdout_months", "six"), ("enable_predictive", "maybe"),
+    ("reporting_currency", "dollars"), ("holdout_months", "six"), ("enable_predictive", "maybe"), ("incremental_lookback_days", -1),
 ]
 
 
@@ -34,3 +34,13 @@ def test_orders_without_a_required_column_is_refused(tmp_path):
     result = run_dbt("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, select="base_raw__orders")
     assert result.returncode != 0
     assert "lacks the required column(s) order_total" in result.output
+
+
+def test_folder_with_two_layouts_of_a_table_is_refused(tmp_path):
+    raw = tmp_path / "raw"
+    (raw / "orders").mkdir(parents=True)
+    (raw / "orders.csv").write_text("order_id,customer_id,ordered_at,order_total\nO1,C1,2025-01-01,10\n")
+    (raw / "orders" / "day-1.csv").write_text("order_id,customer_id,ordered_at,order_total\nO2,C1,2025-01-02,10\n")
+    result = run_dbt("run", tmp_path, {"raw_data_dir": str(raw)}, select="int_parameters")
+    assert result.returncode != 0
+    assert "holds more than one of orders.csv, orders.parquet and the folder orders/" in result.output

@@ -1,15 +1,51 @@
 -- Order economics (SPEC section 4): net revenue, COGS at the cost valid on the order date, gross profit.
+-- Incremental: the orders whose order, lines or refunds were recomputed since this table's last run
+-- are priced again (the pre-hook first removes those orders, so an order quarantined since is dropped).
+-- depends_on: {{ ref('base_raw__orders') }}, {{ ref('base_raw__order_items') }}, {{ ref('base_raw__refunds') }}
+{{
+    config(
+        materialized=clv_incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='order_id',
+        on_schema_change='fail',
+        pre_hook="{{ clv_remove_orders_to_reprice() }}"
+    )
+}}
+
 with
+
+{%- if is_incremental() %}
+
+    orders_to_price as (
+
+        select raw_key as order_id from {{ ref('base_raw__orders') }}
+        where dbt_processed_at > {{ clv_last_processed_at(this) }}
+        union
+        select order_key from {{ ref('base_raw__order_items') }}
+        where dbt_processed_at > {{ clv_last_processed_at(this) }}
+        union
+        select order_id from {{ ref('base_raw__refunds') }}
+        where dbt_processed_at > {{ clv_last_processed_at(this) }}
+
+    ),
+
+{%- endif %}
 
 orders as (
 
     select * from {{ ref('stg_raw__orders') }}
+    {%- if is_incremental() %}
+        where order_id in (select orders_to_price.order_id from orders_to_price)
+    {%- endif %}
 
 ),
 
 order_items as (
 
     select * from {{ ref('stg_raw__order_items') }}
+    {%- if is_incremental() %}
+        where order_id in (select orders_to_price.order_id from orders_to_price)
+    {%- endif %}
 
 ),
 
@@ -22,6 +58,9 @@ product_costs as (
 refunds as (
 
     select * from {{ ref('stg_raw__refunds') }}
+    {%- if is_incremental() %}
+        where order_id in (select orders_to_price.order_id from orders_to_price)
+    {%- endif %}
 
 ),
 
@@ -111,7 +150,8 @@ final as (
             when is_cogs_estimated then net_revenue * (1 - {{ clv_var('default_gross_margin') }})
             else items_cogs
         end as gross_profit,
-        status != 'cancelled' and net_revenue > 0 as is_purchase
+        status != 'cancelled' and net_revenue > 0 as is_purchase,
+        {{ clv_processed_at() }} as dbt_processed_at
     from priced
 
 )

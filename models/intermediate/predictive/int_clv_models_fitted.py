@@ -19,8 +19,10 @@ MIN_REPEAT_CUSTOMERS = 3
 
 
 def compress(columns):
-    """Unique rows of the given arrays and how often each occurs (Fader & Hardie's compression)."""
-    counts = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)}).value_counts(sort=False)
+    """Unique rows of the given arrays and how often each occurs (Fader & Hardie's compression), in
+    sorted order: the likelihood then sums in the same order whatever order the rows arrive in, and
+    the fit is the same to the last bit on the same data."""
+    counts = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)}).value_counts(sort=False).sort_index()
     return [counts.index.get_level_values(i).to_numpy(dtype=float) for i in range(len(columns))], counts.to_numpy(dtype=float)
 
 
@@ -72,17 +74,18 @@ def bgnbd_negative_log_likelihood(log_params, frequency, recency, age, weights):
 
 
 def gamma_gamma_negative_log_likelihood(log_params, frequency, monetary, weights):
-    """-mean(weights x log L) of Gamma-Gamma per repeat customer and its gradient in the log-parameters."""
+    """-mean(weights x log L) of Gamma-Gamma per repeat customer and its gradient in the log-parameters.
+    monetary is (m, log m, log x): the logarithms that do not depend on the parameters, computed once."""
     p, q, v = np.exp(log_params)
     x, xu, ix = frequency
-    m = monetary
+    m, log_m, log_x = monetary
     per_x = gammaln(p * xu + q) - gammaln(p * xu) - gammaln(q)
     dg_pxq = digamma(p * xu + q)
     dg_px = digamma(p * xu)
     px = p * x
     log_xmv = np.log(x * m + v)
-    ll = per_x[ix] + q * np.log(v) + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * log_xmv
-    d_p = x * (dg_pxq[ix] - dg_px[ix] + np.log(m) + np.log(x) - log_xmv)
+    ll = per_x[ix] + q * np.log(v) + (px - 1) * log_m + px * log_x - (px + q) * log_xmv
+    d_p = x * (dg_pxq[ix] - dg_px[ix] + log_m + log_x - log_xmv)
     d_q = dg_pxq[ix] - digamma(q) + np.log(v) - log_xmv
     d_v = q / v - (px + q) / (x * m + v)
     total = np.sum(weights)
@@ -151,7 +154,7 @@ def fit_gamma_gamma(frequency, monetary):
                     message=f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})")
     (xu, mu), weights = compress([x, m])
     starts = [[0.0, 0.0, np.log(np.mean(m))], [np.log(5.0), np.log(3.0), np.log(np.mean(m))]]
-    result = _optimise(gamma_gamma_negative_log_likelihood, prepare(xu) + (mu, weights), starts)
+    result = _optimise(gamma_gamma_negative_log_likelihood, prepare(xu) + ((mu, np.log(mu), np.log(xu)), weights), starts)
     converged, message = _verdict(result, ["p", "q", "gamma"])
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"

@@ -102,7 +102,8 @@ final as (
         cast(customer_fits.occasions - 1 as {{ dbt.type_bigint() }}) as frequency,
         {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.last_purchase_date') }} / {{ unit_days }} as recency,
         {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.cutoff_date') }} / {{ unit_days }} as customer_age,
-        customer_fits.repeat_revenue / nullif(customer_fits.occasions - 1, 0) as monetary_value,
+        -- rounded to 1e-9 so that float summation order (parallel sums) does not change the fit's input
+        {{ clv_round('customer_fits.repeat_revenue / nullif(customer_fits.occasions - 1, 0)', 9) }} as monetary_value,
         customer_fits.gross_profit / nullif(customer_fits.revenue, 0) as gross_margin,
         cast(customer_fits.window_occasions as {{ dbt.type_bigint() }}) as window_occasions,
         customer_fits.window_revenue,

@@ -10,7 +10,7 @@ order_items as (
 final as (
 
     select
-        {{ dbt.hash("order_id || '|' || raw_row") }} as order_item_id,
+        order_item_id,
         order_id,
         product_id,
         quantity,

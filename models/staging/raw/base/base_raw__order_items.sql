@@ -1,4 +1,14 @@
 {%- set raw_columns = ['order_id', 'product_id', 'quantity', 'unit_price'] -%}
+-- depends_on: {{ ref('base_raw__orders') }}
+{{
+    config(
+        materialized=clv_incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='order_key',
+        on_schema_change='fail'
+    )
+}}
+
 
 with
 
@@ -14,13 +24,36 @@ orders as (
 
 ),
 
+{%- if is_incremental() %}
+
+    orders_refreshed as (
+
+        -- orders recomputed since this table's last run: their lines may change (orphan or not)
+        select raw_key as order_key from {{ ref('base_raw__orders') }}
+        where dbt_processed_at > {{ clv_last_processed_at(this) }}
+
+    ),
+
+    source_to_refresh as (
+
+        -- every raw line of those orders, and the lines of orders that have none here yet
+        select * from source
+        where
+            {{ clv_raw_key(['order_id']) }} in (select orders_refreshed.order_key from orders_refreshed)
+            or {{ clv_raw_key(['order_id']) }} not in (select loaded.order_key from {{ this }} as loaded)
+
+    ),
+
+{%- endif %}
+
 rows_described as (
 
     select
         *,
         {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['order_id', 'product_id']) }} as raw_key
-    from source
+        {{ clv_raw_key(['order_id', 'product_id']) }} as raw_key,
+        {{ clv_raw_key(['order_id']) }} as order_key
+    from {{ 'source_to_refresh' if is_incremental() else 'source' }}
 
 ),
 
@@ -42,6 +75,7 @@ typed as (
         {{ clv_try_number('rows_checked.unit_price') }} as unit_price,
         rows_checked.unit_price is not null as has_unit_price,
         rows_checked.raw_key,
+        rows_checked.order_key,
         rows_checked.raw_row,
         rows_checked.copy_number,
         orders.order_id is not null as has_clean_order
@@ -54,11 +88,13 @@ typed as (
 final as (
 
     select
+        {{ dbt.hash("order_id || '|' || raw_row") }} as order_item_id,
         order_id,
         product_id,
         quantity,
         unit_price,
         raw_key,
+        order_key,
         raw_row,
         copy_number,
         case
@@ -68,7 +104,8 @@ final as (
             when quantity is null or (has_unit_price and unit_price is null) then 'unparseable_number'
             when quantity <= 0 or unit_price < 0 then 'negative_amount'
             when not has_clean_order then 'orphan_item'
-        end as quarantine_reason
+        end as quarantine_reason,
+        {{ clv_processed_at() }} as dbt_processed_at
     from typed
 
 )

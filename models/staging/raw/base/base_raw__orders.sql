@@ -1,4 +1,13 @@
 {%- set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'order_total', 'status', 'currency'] -%}
+{{
+    config(
+        materialized=clv_incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='raw_key',
+        on_schema_change='fail'
+    )
+}}
+
 
 with
 
@@ -7,6 +16,37 @@ source as (
     {{ raw_source_select('orders', raw_columns, required_columns=['order_id', 'customer_id', 'ordered_at', 'order_total']) }}
 
 ),
+
+{%- if is_incremental() %}
+
+    lookback as (
+
+        select {{ clv_lookback_start(this, 'ordered_at') }} as lookback_start
+
+    ),
+
+    keys_to_refresh as (
+
+        -- orders dated within the lookback or later, and orders whose date does not parse
+        select distinct {{ clv_raw_key(['order_id']) }} as raw_key
+        from source
+        cross join lookback
+        where
+            lookback.lookback_start is null
+            or {{ clv_try_timestamp('source.ordered_at') }} is null
+            or {{ clv_try_timestamp('source.ordered_at') }} >= lookback.lookback_start
+
+    ),
+
+    source_to_refresh as (
+
+        -- every raw row of those keys, so that duplicates and conflicts are judged on all of them
+        select * from source
+        where {{ clv_raw_key(['order_id']) }} in (select keys_to_refresh.raw_key from keys_to_refresh)
+
+    ),
+
+{%- endif %}
 
 fx_rates as (
 
@@ -20,7 +60,7 @@ rows_described as (
         *,
         {{ clv_raw_row(raw_columns) }} as raw_row,
         {{ clv_raw_key(['order_id']) }} as raw_key
-    from source
+    from {{ 'source_to_refresh' if is_incremental() else 'source' }}
 
 ),
 
@@ -95,7 +135,8 @@ final as (
             when status not in ('placed', 'shipped', 'completed', 'returned', 'cancelled') then 'unknown_status'
             when fx_rate is null then 'missing_fx_rate'
             when order_date > {{ clv_future_cutoff() }} then 'future_dated'
-        end as quarantine_reason
+        end as quarantine_reason,
+        {{ clv_processed_at() }} as dbt_processed_at
     from fx_looked_up
 
 )

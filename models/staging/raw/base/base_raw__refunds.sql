@@ -1,4 +1,14 @@
 {%- set raw_columns = ['refund_id', 'order_id', 'refunded_at', 'amount'] -%}
+-- depends_on: {{ ref('base_raw__orders') }}
+{{
+    config(
+        materialized=clv_incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='raw_key',
+        on_schema_change='fail'
+    )
+}}
+
 
 with
 
@@ -14,13 +24,54 @@ orders as (
 
 ),
 
+{%- if is_incremental() %}
+
+    lookback as (
+
+        select {{ clv_lookback_start(this, 'refunded_at') }} as lookback_start
+
+    ),
+
+    orders_refreshed as (
+
+        -- orders recomputed since this table's last run: their refunds may change (orphan or not)
+        select raw_key as order_id from {{ ref('base_raw__orders') }}
+        where dbt_processed_at > {{ clv_last_processed_at(this) }}
+
+    ),
+
+    keys_to_refresh as (
+
+        -- refunds dated within the lookback or later, refunds whose date does not parse, refunds of
+        -- recomputed orders
+        select distinct {{ clv_raw_key(['refund_id']) }} as raw_key
+        from source
+        cross join lookback
+        where
+            lookback.lookback_start is null
+            or {{ clv_try_timestamp('source.refunded_at') }} is null
+            or {{ clv_try_timestamp('source.refunded_at') }} >= lookback.lookback_start
+            or source.order_id in (select orders_refreshed.order_id from orders_refreshed)
+
+    ),
+
+    source_to_refresh as (
+
+        -- every raw row of those keys, so that duplicates and conflicts are judged on all of them
+        select * from source
+        where {{ clv_raw_key(['refund_id']) }} in (select keys_to_refresh.raw_key from keys_to_refresh)
+
+    ),
+
+{%- endif %}
+
 rows_described as (
 
     select
         *,
         {{ clv_raw_row(raw_columns) }} as raw_row,
         {{ clv_raw_key(['refund_id']) }} as raw_key
-    from source
+    from {{ 'source_to_refresh' if is_incremental() else 'source' }}
 
 ),
 
@@ -72,7 +123,8 @@ final as (
             when amount < 0 then 'negative_amount'
             when cast(refunded_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
             when not has_clean_order then 'orphan_refund'
-        end as quarantine_reason
+        end as quarantine_reason,
+        {{ clv_processed_at() }} as dbt_processed_at
     from typed
 
 )

@@ -1,0 +1,227 @@
+"""Scale benchmark: the project against the engine's floor and against pandas, side by side in one run.
+
+    .venv/bin/python bench/scale_benchmark.py --orders 1000000 10000000 [--readme]
+
+For each size, on the same raw Parquet folders (scripts/generate_scale_data.py; generated once into
+--work and reused), it times, each step in its own process:
+- full build: `dbt build` of the whole project (every model, data test and unit test; no seeds: the
+  raw data is read from the folder) into a new DuckDB file;
+- segment_clv path: `dbt run --select +segment_clv` with enable_predictive=false into a new file:
+  the models behind segment_clv, like for like with the hand-written query;
+- hand-written query: bench/segment_clv_handwritten.sql, one DuckDB query from the raw files to
+  segment_clv (the engine's floor); its result is compared with the dbt mart (rtol 1e-9);
+- pandas reference: python_checks/reference.py on the raw files (all marts; run with a memory cap,
+  --reference-memory-gib, so that it fails instead of taking the machine down);
+- incremental: the next-day delivery (0.1% new orders) copied into the folders, then `dbt build`
+  again on the full build's file.
+It reports wall seconds, peak resident memory of the process tree (dbt runs DuckDB and the dbt
+Python models in-process), ratios, and the growth from the smallest to the largest size. With
+--readme the table replaces the one between the scale-benchmark markers in README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+DBT = str(Path(PY).parent / "dbt")
+
+MEASURE = r"""
+import resource, subprocess, sys, time, json
+limit = int(sys.argv[1])
+def cap():
+    if limit:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+start = time.perf_counter()
+proc = subprocess.run(sys.argv[2:], preexec_fn=cap, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+wall = time.perf_counter() - start
+peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"returncode": proc.returncode, "wall": wall, "peak_kb": peak_kb, "tail": proc.stdout[-3000:]}))
+"""
+
+HAND = r"""
+import datetime, sys, duckdb
+raw, out, threads, memory = sys.argv[1:5]
+sql = open(sys.argv[5]).read().replace('{raw}', raw).replace('{cutoff}', datetime.date.today().isoformat())
+con = duckdb.connect(config={'threads': int(threads), 'memory_limit': memory, 'preserve_insertion_order': False})
+con.sql(sql).df().to_parquet(out)
+"""
+
+REFERENCE = r"""
+import sys
+sys.path.insert(0, sys.argv[2])
+from reference import compute
+result = compute(sys.argv[1])
+result['segment_clv'].to_parquet(sys.argv[3])
+"""
+
+
+def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0) -> dict:
+    """Run cmd in a fresh process; wall seconds and the peak RSS of its process tree."""
+    proc = subprocess.run([PY, "-c", MEASURE, str(memory_cap_bytes), *cmd], capture_output=True, text=True, env=env)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["peak_gib"] = result["peak_kb"] / 1024 / 1024
+    return result
+
+
+def dbt_env(db_path: Path, work: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env.update({"DBT_PROFILES_DIR": str(ROOT), "CLV_DUCKDB_PATH": str(db_path), "CLV_DUCKDB_TEMP_DIR": str(work / "duckdb_tmp")})
+    return env
+
+
+def dbt(command: str, raw: Path, db_path: Path, work: Path, extra: list[str] | None = None, vars_extra: dict | None = None) -> dict:
+    vars = {"raw_data_dir": str(raw), **(vars_extra or {})}
+    cmd = [DBT, command, "--project-dir", str(ROOT), "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+           "--vars", json.dumps(vars), *(extra or [])]
+    result = measure(cmd, env=dbt_env(db_path, work))
+    if result["returncode"] != 0:
+        raise SystemExit(f"dbt {command} failed:\n{result['tail']}")
+    return result
+
+
+def increment_files(raw: Path) -> list[tuple[Path, Path]]:
+    return [(path, raw / path.parent.name / path.name) for path in sorted((raw / "_increment").glob("*/*.parquet"))]
+
+
+def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_gib: float) -> dict:
+    raw = work / f"raw_{n_orders}"
+    row: dict = {"orders": n_orders}
+    if not (raw / "orders").exists():
+        start = time.perf_counter()
+        subprocess.run([PY, str(ROOT / "scripts" / "generate_scale_data.py"), "--orders", str(n_orders), "--out", str(raw)], check=True)
+        print(f"[{n_orders:,}] generated in {time.perf_counter() - start:.0f} s", flush=True)
+    for _, target in increment_files(raw):
+        target.unlink(missing_ok=True)  # back to the base delivery
+    size_work = work / f"run_{n_orders}"
+    shutil.rmtree(size_work, ignore_errors=True)
+    size_work.mkdir(parents=True)
+
+    db = size_work / "full.duckdb"
+    row["full_build"] = dbt("build", raw, db, size_work)
+    print(f"[{n_orders:,}] full dbt build: {row['full_build']['wall']:.1f} s, peak {row['full_build']['peak_gib']:.2f} GiB", flush=True)
+
+    row["segment_path"] = dbt("run", raw, size_work / "segment.duckdb", size_work, ["--select", "+segment_clv"], {"enable_predictive": False})
+    print(f"[{n_orders:,}] dbt run +segment_clv: {row['segment_path']['wall']:.1f} s", flush=True)
+
+    hand_out = size_work / "hand_segment_clv.parquet"
+    threads = os.environ.get("CLV_DUCKDB_THREADS", "2")
+    memory = os.environ.get("CLV_DUCKDB_MEMORY_LIMIT", "4GB")
+    row["hand_query"] = measure([PY, "-c", HAND, str(raw), str(hand_out), threads, memory, str(ROOT / "bench" / "segment_clv_handwritten.sql")])
+    print(f"[{n_orders:,}] hand-written query: {row['hand_query']['wall']:.1f} s", flush=True)
+    row["hand_matches"] = compare_with_mart(hand_out, db)
+
+    if not skip_reference:
+        ref_out = size_work / "reference_segment_clv.parquet"
+        row["reference"] = measure([PY, "-c", REFERENCE, str(raw), str(ROOT / "python_checks"), str(ref_out)],
+                                   memory_cap_bytes=int(reference_memory_gib * 1024**3))
+        status = "ok" if row["reference"]["returncode"] == 0 else "FAILED: " + row["reference"]["tail"].strip().splitlines()[-1]
+        print(f"[{n_orders:,}] pandas reference: {row['reference']['wall']:.1f} s ({status})", flush=True)
+        if row["reference"]["returncode"] == 0:
+            row["reference_matches"] = compare_with_mart(ref_out, db)
+
+    for source, target in increment_files(raw):
+        shutil.copy(source, target)
+    import pyarrow.parquet as pq
+    new_orders = pq.read_metadata(raw / "_increment" / "orders" / "increment-00001.parquet").num_rows
+    row["increment_orders"] = new_orders
+    row["incremental"] = dbt("build", raw, db, size_work)
+    print(f"[{n_orders:,}] incremental dbt build (+{new_orders:,} orders): {row['incremental']['wall']:.1f} s", flush=True)
+    for _, target in increment_files(raw):
+        target.unlink(missing_ok=True)
+    return row
+
+
+def compare_with_mart(parquet: Path, db: Path) -> str:
+    """'equal' when every column of segment_clv that the other side computes matches the dbt mart at rtol 1e-9."""
+    import duckdb
+    import pandas as pd
+    sys.path.insert(0, str(ROOT / "python_checks"))
+    from compare import assert_matches
+    other = pd.read_parquet(parquet)
+    with duckdb.connect(str(db), read_only=True) as con:
+        mart = con.sql("select * from main.segment_clv").df()
+    keys = ["segment_dimension", "segment_value"]
+    columns = [c for c in other.columns if c in mart.columns and c not in keys and not c.startswith("predicted_")]
+    try:
+        assert_matches(other, mart, keys, columns, label="segment_clv")
+    except AssertionError as error:
+        return "DIFFERS: " + str(error)[:300]
+    return f"equal ({len(columns)} columns, {len(mart)} segments)"
+
+
+def table(rows: list[dict]) -> str:
+    first, last = rows[0], rows[-1]
+    lines = [
+        "| orders | full `dbt build` | `dbt run +segment_clv` | hand-written query | build / query | pandas reference | reference / build | incremental (+0.1%) | incremental / build | peak memory (build) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        build, seg, hand, inc = row["full_build"]["wall"], row["segment_path"]["wall"], row["hand_query"]["wall"], row["incremental"]["wall"]
+        ref = row.get("reference")
+        if ref is None:
+            ref_text, ratio_text = "not run", "-"
+        elif ref["returncode"] != 0:
+            ref_text, ratio_text = f"failed after {ref['wall']:.0f} s ({ref['peak_gib']:.1f} GiB cap hit)", "-"
+        else:
+            ref_text, ratio_text = f"{ref['wall']:.1f} s", f"{ref['wall'] / build:.1f}x"
+        peak = max(row["full_build"]["peak_gib"], row["incremental"]["peak_gib"])
+        lines.append(
+            f"| {row['orders']:,} | {build:.1f} s | {seg:.1f} s | {hand:.1f} s | {build / hand:.1f}x (run: {seg / hand:.1f}x) | {ref_text} | {ratio_text} "
+            f"| {inc:.1f} s | {inc / build:.0%} | {peak:.2f} GiB |"
+        )
+    if len(rows) > 1:
+        factor = last["orders"] / first["orders"]
+        growth = {k: last[k]["wall"] / first[k]["wall"] for k in ("full_build", "segment_path", "hand_query", "incremental")}
+        lines.append("")
+        lines.append(
+            f"{factor:.0f}x the orders ({first['orders']:,} -> {last['orders']:,}): full build {growth['full_build']:.1f}x the time, "
+            f"`dbt run +segment_clv` {growth['segment_path']:.1f}x, hand-written query {growth['hand_query']:.1f}x, "
+            f"incremental run {growth['incremental']:.1f}x."
+        )
+    lines.append("")
+    lines.append("Hand-written query vs the dbt mart: " + "; ".join(f"{r['orders']:,}: {r['hand_matches']}" for r in rows) + ".")
+    if any("reference_matches" in r for r in rows):
+        lines.append("pandas reference vs the dbt mart: " + "; ".join(f"{r['orders']:,}: {r['reference_matches']}" for r in rows if "reference_matches" in r) + ".")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/clv_scale_benchmark"))
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--reference-memory-gib", type=float, default=16.0)
+    parser.add_argument("--readme", action="store_true", help="write the results table into README.md")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    rows = [run_size(n, args.work, args.skip_reference, args.reference_memory_gib) for n in args.orders]
+    header = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
+              f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '12GB')}; "
+              f"`{' '.join(['bench/scale_benchmark.py', '--orders', *map(str, args.orders)])}`.")
+    text = header + "\n\n" + table(rows)
+    print(text)
+    (args.work / "results.json").write_text(json.dumps(rows, indent=2, default=str))
+    if args.readme:
+        readme = ROOT / "README.md"
+        content = readme.read_text()
+        start, end = "<!-- scale-benchmark:start -->", "<!-- scale-benchmark:end -->"
+        if start not in content:
+            raise SystemExit("README.md lacks the scale-benchmark markers")
+        before, rest = content.split(start, 1)
+        _, after = rest.split(end, 1)
+        readme.write_text(before + start + "\n" + text + "\n" + end + after)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+{#
+    Incremental runs of the order-level layers (base_raw__orders, base_raw__order_items,
+    base_raw__refunds, int_orders_priced); see docs/decisions.md "Incremental runs".
+
+    Each of these tables carries dbt_processed_at, the start of the dbt run that last (re)computed
+    the row. A run recomputes, from the raw rows:
+    - orders and refunds dated on or after the newest clean date already loaded minus
+      incremental_lookback_days (late arrivals), or whose date does not parse, with every raw row
+      sharing their key (so duplicates and conflicting ids are judged exactly as in a full refresh);
+    - order lines and refunds of the orders recomputed since the table's own last run, and order
+      lines of orders that have none yet (new orphans included);
+    - int_orders_priced for every order whose order, lines or refunds were recomputed since its last run.
+    Rows are replaced by key (delete+insert). Spark has no delete+insert: there they are tables.
+#}
+
+{% macro clv_incremental_materialization() %}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{% endmacro %}
+
+
+{% macro clv_processed_at() -%}
+    {#- The start of this dbt run, as a timestamp literal: the dbt_processed_at of the rows it writes. -#}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{% macro clv_last_processed_at(relation) -%}
+    {#- The newest dbt_processed_at in an incremental table (a scalar subquery), or 1900-01-01 when it is empty. -#}
+    (select coalesce(max(dbt_processed_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ relation }})
+{%- endmacro %}
+
+
+{% macro clv_lookback_start(relation, timestamp_column) -%}
+    {#- The newest clean timestamp_column in the incremental table, minus incremental_lookback_days
+        (a scalar subquery; null when the table holds no clean row, and then every raw row is read). -#}
+    (
+        select {{ dbt.dateadd('day', -1 * clv_var('incremental_lookback_days'), 'max(' ~ timestamp_column ~ ')') }}
+        from {{ relation }}
+        where quarantine_reason is null
+    )
+{%- endmacro %}
+
+
+{% macro clv_remove_orders_to_reprice() %}
+    {#- Pre-hook of int_orders_priced: on an incremental run, delete the orders recomputed in
+        base_raw__orders since its last run. The clean ones are priced again by the run; the ones
+        quarantined since stay out (delete+insert alone would keep them). -#}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where order_id in (
+            select raw_key from {{ ref('base_raw__orders') }}
+            where dbt_processed_at > {{ clv_last_processed_at(this) }}
+        )
+    {%- else -%}
+        select 1 as nothing_to_remove
+    {%- endif -%}
+{% endmacro %}
