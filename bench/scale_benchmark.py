@@ -207,7 +207,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     rows = [run_size(n, args.work, args.skip_reference, args.reference_memory_gib) for n in args.orders]
     header = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
-              f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '12GB')}; "
+              f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '4GB')}; "
               f"`{' '.join(['bench/scale_benchmark.py', '--orders', *map(str, args.orders)])}`.")
     text = header + "\n\n" + table(rows)
     print(text)
