@@ -38,15 +38,19 @@ DBT = str(Path(PY).parent / "dbt")
 
 MEASURE = r"""
 import resource, subprocess, sys, time, json
-limit = int(sys.argv[1])
+limit, timeout = int(sys.argv[1]), float(sys.argv[2]) or None
 def cap():
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 start = time.perf_counter()
-proc = subprocess.run(sys.argv[2:], preexec_fn=cap, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+try:
+    proc = subprocess.run(sys.argv[3:], preexec_fn=cap, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    code, out = proc.returncode, proc.stdout
+except subprocess.TimeoutExpired:
+    code, out = -1, f"stopped: still running after the {timeout:.0f} s time limit"
 wall = time.perf_counter() - start
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"returncode": proc.returncode, "wall": wall, "peak_kb": peak_kb, "tail": proc.stdout[-3000:]}))
+print(json.dumps({"returncode": code, "wall": wall, "peak_kb": peak_kb, "tail": (out or "")[-3000:]}))
 """
 
 HAND = r"""
@@ -66,9 +70,9 @@ result['segment_clv'].to_parquet(sys.argv[3])
 """
 
 
-def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0) -> dict:
+def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0, timeout_s: float = 0) -> dict:
     """Run cmd in a fresh process; wall seconds and the peak RSS of its process tree."""
-    proc = subprocess.run([PY, "-c", MEASURE, str(memory_cap_bytes), *cmd], capture_output=True, text=True, env=env)
+    proc = subprocess.run([PY, "-c", MEASURE, str(memory_cap_bytes), str(timeout_s), *cmd], capture_output=True, text=True, env=env)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["peak_gib"] = result["peak_kb"] / 1024 / 1024
     return result
@@ -94,7 +98,7 @@ def increment_files(raw: Path) -> list[tuple[Path, Path]]:
     return [(path, raw / path.parent.name / path.name) for path in sorted((raw / "_increment").glob("*/*.parquet"))]
 
 
-def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_gib: float) -> dict:
+def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_gib: float, reference_timeout_s: float) -> dict:
     raw = work / f"raw_{n_orders}"
     row: dict = {"orders": n_orders}
     if not (raw / "orders").exists():
@@ -122,9 +126,10 @@ def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_g
     row["hand_matches"] = compare_with_mart(hand_out, db)
 
     if not skip_reference:
+        row["reference_cap_gib"] = reference_memory_gib
         ref_out = size_work / "reference_segment_clv.parquet"
         row["reference"] = measure([PY, "-c", REFERENCE, str(raw), str(ROOT / "python_checks"), str(ref_out)],
-                                   memory_cap_bytes=int(reference_memory_gib * 1024**3))
+                                   memory_cap_bytes=int(reference_memory_gib * 1024**3), timeout_s=reference_timeout_s)
         status = "ok" if row["reference"]["returncode"] == 0 else "FAILED: " + row["reference"]["tail"].strip().splitlines()[-1]
         print(f"[{n_orders:,}] pandas reference: {row['reference']['wall']:.1f} s ({status})", flush=True)
         if row["reference"]["returncode"] == 0:
@@ -172,7 +177,11 @@ def table(rows: list[dict]) -> str:
         if ref is None:
             ref_text, ratio_text = "not run", "-"
         elif ref["returncode"] != 0:
-            ref_text, ratio_text = f"failed after {ref['wall']:.0f} s ({ref['peak_gib']:.1f} GiB cap hit)", "-"
+            if ref["returncode"] == -1:
+                ref_text, ratio_text = f"> {ref['wall']:.0f} s (stopped at the time limit)", f"> {ref['wall'] / build:.1f}x"
+            else:
+                why = f"out of memory under the {row.get('reference_cap_gib', 16):.0f} GiB address-space cap" if "MemoryError" in ref["tail"] else "failed"
+                ref_text, ratio_text = f"{why} after {ref['wall']:.0f} s", "-"
         else:
             ref_text, ratio_text = f"{ref['wall']:.1f} s", f"{ref['wall'] / build:.1f}x"
         peak = max(row["full_build"]["peak_gib"], row["incremental"]["peak_gib"])
@@ -202,13 +211,18 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/clv_scale_benchmark"))
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--reference-memory-gib", type=float, default=16.0)
+    parser.add_argument("--reference-timeout", type=float, default=0, help="seconds; 0: no limit")
     parser.add_argument("--readme", action="store_true", help="write the results table into README.md")
+    parser.add_argument("--render-only", action="store_true", help="re-render the table of the last run (results.json in --work)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    rows = [run_size(n, args.work, args.skip_reference, args.reference_memory_gib) for n in args.orders]
+    if args.render_only:
+        rows = json.loads((args.work / "results.json").read_text())
+    else:
+        rows = [run_size(n, args.work, args.skip_reference, args.reference_memory_gib, args.reference_timeout) for n in args.orders]
     header = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
               f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '4GB')}; "
-              f"`{' '.join(['bench/scale_benchmark.py', '--orders', *map(str, args.orders)])}`.")
+              f"`{' '.join(['bench/scale_benchmark.py', '--orders', *map(str, args.orders)] + (['--reference-timeout', str(int(args.reference_timeout))] if args.reference_timeout else []))}`.")
     text = header + "\n\n" + table(rows)
     print(text)
     (args.work / "results.json").write_text(json.dumps(rows, indent=2, default=str))
