@@ -41,6 +41,13 @@
 {%- endmacro %}
 
 
+{% macro clv_is_within_lookback(timestamp_expression, lookback_start) -%}
+    {#- True for a row an incremental run recomputes: no lookback yet (empty table), a timestamp that
+        does not parse, or one on or after the lookback start. -#}
+    ({{ lookback_start }} is null or {{ timestamp_expression }} is null or {{ timestamp_expression }} >= {{ lookback_start }})
+{%- endmacro %}
+
+
 {% macro clv_remove_orders_to_reprice() %}
     {#- Pre-hook of int_orders_priced: on an incremental run, delete the orders recomputed in
         base_raw__orders since its last run. The clean ones are priced again by the run; the ones

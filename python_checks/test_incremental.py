@@ -23,29 +23,25 @@ import pytest
 
 from compare import assert_matches
 from conftest import PROJECT, build_ok
+from reference import compute
+from test_marts_match_reference import MART_KEYS, PREDICTIVE, published_columns
 
 spec = importlib.util.spec_from_file_location("generate_scale_data", PROJECT / "scripts" / "generate_scale_data.py")
 generator = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(generator)
 
-KEYS = {
-    "segment_clv": ["segment_dimension", "segment_value"],
-    "customer_clv": ["customer_id"],
-    "value_tiers": ["value_tier"],
-    "acquisition_cac": ["acquisition_channel", "month_start"],
-    "cohort_retention": ["cohort_month", "months_since_first_purchase"],
-    "gross_margin_by_period": ["period_start"],
-    "data_quality_quarantine": ["quarantine_id"],
-    "data_quality_reconciliation": ["source_table"],
-    "clv_model_parameters": ["fit", "model", "parameter"],
-    "clv_backtest": ["model", "metric"],
+KEYS = dict(
+    MART_KEYS,
+    data_quality_quarantine=["quarantine_id"],
+    data_quality_reconciliation=["source_table"],
+    clv_model_parameters=["fit", "model", "parameter"],
+    clv_backtest=["model", "metric"],
     # the incremental models themselves
-    "base_raw__orders": ["raw_row", "copy_number"],
-    "base_raw__order_items": ["raw_row", "copy_number"],
-    "base_raw__refunds": ["raw_row", "copy_number"],
-    "int_orders_priced": ["order_id"],
-}
-PREDICTIVE = ("p_alive", "expected_purchases", "expected_spend", "predicted_")
+    base_raw__orders=["raw_row", "copy_number"],
+    base_raw__order_items=["raw_row", "copy_number"],
+    base_raw__refunds=["raw_row", "copy_number"],
+    int_orders_priced=["order_id"],
+)
 INCREMENTAL = ["base_raw__orders", "base_raw__order_items", "base_raw__refunds", "int_orders_priced"]
 
 
@@ -92,7 +88,7 @@ def incremental_and_full(tmp_path_factory):
     old_order, conflicting_order = _deliver(data)
     incremental = build_ok("build", work, vars)
     full = build_ok("build", tmp_path_factory.mktemp("full_refresh"), vars)
-    return incremental, full, before, old_order, conflicting_order
+    return incremental, full, before, old_order, conflicting_order, data
 
 
 @pytest.mark.parametrize("model", list(KEYS))
@@ -122,7 +118,7 @@ def test_incremental_run_reads_only_the_recent_rows(incremental_and_full):
 
 
 def test_delivery_changes_what_it_should(incremental_and_full):
-    incremental, _, _, old_order, conflicting_order = incremental_and_full
+    incremental, _, _, old_order, conflicting_order, _ = incremental_and_full
     priced = incremental.read("select order_id, refunds from int_orders_priced")
     assert conflicting_order not in set(priced.order_id), "an order quarantined by the delivery stayed priced"
     assert priced.set_index("order_id").loc[old_order, "refunds"] > 0, "a refund of an old order did not reprice it"
@@ -133,3 +129,22 @@ def test_delivery_changes_what_it_should(incremental_and_full):
     assert len(lines) >= 1 and lines.quarantine_reason.isna().all(), "an orphan line stayed orphan after its order arrived"
     assert len(refunds) >= 2 and refunds.quarantine_reason.isna().all(), "an orphan refund stayed orphan after its order arrived"
     assert incremental.table("data_quality_reconciliation").is_reconciled.all()
+
+
+@pytest.mark.parametrize("mart", list(MART_KEYS))
+def test_incremental_marts_match_the_pandas_reference(incremental_and_full, mart):
+    """Independent of the full refresh: the marts after the incremental run equal the pandas reference
+    computed from the raw files as delivered."""
+    incremental, *_, data = incremental_and_full
+    expected = _reference(data)[mart]
+    columns = [c for c in published_columns(incremental, mart) if c not in MART_KEYS[mart]]
+    assert_matches(incremental.table(mart), expected, MART_KEYS[mart], columns, label=mart)
+
+
+_REFERENCE = {}
+
+
+def _reference(data):
+    if data not in _REFERENCE:
+        _REFERENCE[data] = compute(data)
+    return _REFERENCE[data]

@@ -32,9 +32,7 @@ source as (
         from source
         cross join lookback
         where
-            lookback.lookback_start is null
-            or {{ clv_try_timestamp('source.ordered_at') }} is null
-            or {{ clv_try_timestamp('source.ordered_at') }} >= lookback.lookback_start
+            {{ clv_is_within_lookback(clv_try_timestamp('source.ordered_at'), 'lookback.lookback_start') }}
 
     ),
 

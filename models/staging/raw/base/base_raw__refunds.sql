@@ -48,9 +48,7 @@ orders as (
         from source
         cross join lookback
         where
-            lookback.lookback_start is null
-            or {{ clv_try_timestamp('source.refunded_at') }} is null
-            or {{ clv_try_timestamp('source.refunded_at') }} >= lookback.lookback_start
+            {{ clv_is_within_lookback(clv_try_timestamp('source.refunded_at'), 'lookback.lookback_start') }}
             or source.order_id in (select orders_refreshed.order_id from orders_refreshed)
 
     ),
