@@ -16,15 +16,22 @@
 {%- endmacro %}
 
 
-{% macro clv_row_checks(key_columns) -%}
+{% macro clv_row_checks(key_columns, partition_columns=none) -%}
     {#- Columns copy_number (1 for the first of identical raw rows) and has_conflicting_key (rows
-        with the same non-null key but different content exist). Needs raw_row in the relation. -#}
-    row_number() over (partition by raw_row order by raw_row) as copy_number,
+        with the same non-null key but different content exist). Needs raw_row in the relation.
+        One window (the rows of a key sorted by content), so the engine sorts once: identical rows
+        are adjacent, copy_number is their position among them (row_number - rank + 1), and a key
+        conflicts when its first and last content differ. A table without a key is partitioned by
+        partition_columns (identical rows share them), else by the content itself. -#}
+    {%- set partition = 'partition by ' ~ ((partition_columns or key_columns or ['raw_row']) | join(', ')) ~ ' ' -%}
+    {%- set window = '(' ~ partition ~ 'order by raw_row)' -%}
+    {%- set whole_key = '(' ~ partition ~ 'order by raw_row rows between unbounded preceding and unbounded following)' -%}
+    row_number() over {{ window }} - rank() over {{ window }} + 1 as copy_number,
     {%- if key_columns %}
     coalesce(
         {%- for column in key_columns %} {{ column }} is not null{{ ' and' if not loop.last }}{% endfor %}
-        and min(raw_row) over (partition by {{ key_columns | join(', ') }})
-        <> max(raw_row) over (partition by {{ key_columns | join(', ') }}),
+        and first_value(raw_row) over {{ whole_key }}
+        <> last_value(raw_row) over {{ whole_key }},
         false
     ) as has_conflicting_key
     {%- else %}

@@ -94,7 +94,7 @@ def to_number(value):
     return float(value)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=1 << 16)  # bounded: at 10M orders nearly every timestamp is distinct
 def to_timestamp(value):
     if not isinstance(value, str):
         return pd.NaT

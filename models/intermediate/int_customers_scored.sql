@@ -11,6 +11,19 @@ customers as (
 
 ),
 
+customer_sort_keys as (
+
+    -- only what the rankings sort on, read on its own: a window sorts every column it carries, and
+    -- a second read of the customers CTE would let the engine run the windows on all its columns
+    select
+        customer_id,
+        recency_days,
+        purchases,
+        revenue
+    from {{ ref('int_customers_summarised') }}
+
+),
+
 purchases as (
 
     select * from {{ ref('int_purchases_sequenced') }}
@@ -27,18 +40,34 @@ overall_gap as (
 
 ),
 
+ranks as (
+
+    -- the four orderings on the sort keys alone, joined back to the customers below
+    select
+        customer_id,
+        ntile(5) over (order by recency_days desc, customer_id asc) as r_score,
+        ntile(5) over (order by purchases, customer_id) as f_score,
+        ntile(5) over (order by {{ clv_round('revenue', 6) }}, customer_id) as m_score,
+        row_number() over (order by {{ clv_round('revenue', 6) }} desc, customer_id) as revenue_rank,
+        count(*) over () as customer_count
+    from customer_sort_keys
+
+),
+
 ranked as (
 
     select
         customers.*,
-        ntile(5) over (order by customers.recency_days desc, customers.customer_id asc) as r_score,
-        ntile(5) over (order by customers.purchases, customers.customer_id) as f_score,
-        ntile(5) over (order by {{ clv_round('customers.revenue', 6) }}, customers.customer_id) as m_score,
-        row_number() over (order by {{ clv_round('customers.revenue', 6) }} desc, customers.customer_id) as revenue_rank,
-        count(*) over () as customer_count,
+        ranks.r_score,
+        ranks.f_score,
+        ranks.m_score,
+        ranks.revenue_rank,
+        ranks.customer_count,
         {{ clv_var('overdue_factor') }}
         * coalesce(customers.avg_days_between_purchases, overall_gap.median_gap_days) as overdue_threshold_days
     from customers
+    inner join ranks
+        on customers.customer_id = ranks.customer_id
     cross join overall_gap
 
 ),

@@ -15,93 +15,129 @@ from scipy.special import digamma, gammaln
 LOG_BOUNDS = (-12.0, 12.0)  # every parameter in [6e-6, 1.6e5]
 MIN_CUSTOMERS = 10
 GRADIENT_TOLERANCE = 1e-5
+POLISH_ABOVE = 1e-7  # the BFGS polish runs only when L-BFGS-B stops with a larger gradient (elsewhere it moves nothing)
 MIN_REPEAT_CUSTOMERS = 3
 
 
-def compress(columns):
-    """Unique rows of the given arrays and how often each occurs (Fader & Hardie's compression), in
-    sorted order: the likelihood then sums in the same order whatever order the rows arrive in, and
-    the fit is the same to the last bit on the same data."""
-    counts = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)}).value_counts(sort=False).sort_index()
+def compress(columns, weights=None):
+    """Unique rows of the given arrays and how many customers each stands for (Fader & Hardie's
+    compression; weights: customers per row when the rows come compressed already, else 1), in sorted
+    order: the likelihood then sums in the same order whatever order the rows arrive in, and the fit is
+    the same to the last bit on the same data."""
+    frame = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)})
+    frame["weight"] = 1.0 if weights is None else np.asarray(weights, dtype=float)
+    counts = frame.groupby(list(range(len(columns))), sort=True)["weight"].sum()
     return [counts.index.get_level_values(i).to_numpy(dtype=float) for i in range(len(columns))], counts.to_numpy(dtype=float)
 
 
-def _distinct(values):
-    """Distinct values and, per row, the position of its value: transcendental functions then run on the
-    few distinct values (frequencies, and recency/T in whole days) instead of on every row."""
-    unique, inverse = np.unique(values, return_inverse=True)
-    return unique, inverse
+def _groups(*columns):
+    """Per row, the index of its distinct combination of the columns, and those combinations (sorted)."""
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        values, inverse = np.unique(np.asarray(column, dtype=float), return_inverse=True)
+        code = code * len(values) + inverse.reshape(-1)
+    codes, inverse = np.unique(code, return_index=False, return_inverse=True)
+    first = np.zeros(len(codes), dtype=np.int64)
+    first[inverse[::-1]] = np.arange(len(code))[::-1]  # a row of each combination
+    return inverse.reshape(-1), [np.asarray(column, dtype=float)[first] for column in columns]
 
 
-def prepare(*columns):
-    """Each column with its distinct values and inverse positions, computed once per fit."""
-    return tuple((np.asarray(c, dtype=float),) + _distinct(c) for c in columns)
+def prepare_bgnbd(x, recency, age, weights):
+    """What the BG/NBD likelihood needs that does not depend on the parameters, computed once per fit
+    from the compressed rows: the terms of a row depend on (x, T) and on (x, t_x), and customers share
+    few of those pairs, so the parameters meet the data per pair, and the per-row sums of the
+    gradient are gathered per pair (np.bincount) instead of being formed per row."""
+    x, weights = np.asarray(x, dtype=float), np.asarray(weights, dtype=float)
+    ix, (xu,) = _groups(x)
+    i_age, (x_age, t_age) = _groups(x, age)
+    i_rec, (x_rec, t_rec) = _groups(x, recency)
+    return dict(xu=xu, w_x=np.bincount(ix, weights, len(xu)), w=weights, total=float(weights.sum()),
+                i_age=i_age, x_age=x_age, t_age=t_age, w_age=np.bincount(i_age, weights, len(x_age)),
+                i_rec=i_rec, x_rec=x_rec, t_rec=t_rec, w_rec=np.bincount(i_rec, weights, len(x_rec)))
 
 
-def bgnbd_negative_log_likelihood(log_params, frequency, recency, age, weights):
-    """-mean(weights x log L) of BG/NBD (log-sum-exp form) and its gradient in the log-parameters.
-    frequency, recency and age are prepare()d columns: (values, distinct values, inverse positions)."""
+def bgnbd_negative_log_likelihood(log_params, data):
+    """-mean(log L) of BG/NBD over the customers and its gradient in the log-parameters; data is
+    prepare_bgnbd(...). Per customer with history (x, t_x, T):
+    log L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b) + ln(e^A3 + e^A4),
+    A3 = -(r+x) ln(alpha+T), A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x) if x > 0 (else no term),
+    the last term in log-sum-exp form: A3 + max(d, 0) + ln(1 + e^-|d|), d = A4 - A3."""
     r, alpha, a, b = np.exp(log_params)
-    x, xu, ix = frequency
-    _, tu, it = recency
-    _, au, ia = age
-    repeat = x > 0
-    # per distinct frequency
+    xu, w_x, total = data["xu"], data["w_x"], data["total"]
+    x_age, x_rec = data["x_age"], data["x_rec"]
+    repeat = x_rec > 0
+    # per distinct x
     base = gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu)
-    log_bx1 = np.log(np.where(xu > 0, b + xu - 1, 1.0))
     dg_rx = digamma(r + xu) - digamma(r)
     dg_ab = digamma(a + b) - digamma(a + b + xu)
     dg_b = digamma(b + xu) - digamma(b)
-    inv_bx1 = np.where(xu > 0, 1 / np.where(xu > 0, b + xu - 1, 1.0), 0.0)
-    # per distinct T and t_x
-    log_at, inv_at = np.log(alpha + au), 1 / (alpha + au)
-    log_atx, inv_atx = np.log(alpha + tu), 1 / (alpha + tu)
-    rx = r + x
-    a3 = -rx * log_at[ia]
-    a4 = np.where(repeat, np.log(a) - log_bx1[ix] - rx * log_atx[it], -np.inf)
-    tail = np.logaddexp(a3, a4)
-    w3 = np.exp(a3 - tail)
-    w4 = 1.0 - w3
-    ll = base[ix] + r * np.log(alpha) + tail
-    d_r = dg_rx[ix] + np.log(alpha) - w3 * log_at[ia] - w4 * log_atx[it]
-    d_alpha = r / alpha - rx * (w3 * inv_at[ia] + w4 * inv_atx[it])
-    d_a = dg_ab[ix] + w4 / a
-    d_b = dg_ab[ix] + dg_b[ix] - w4 * inv_bx1[ix]
-    total = np.sum(weights)
-    value = -np.dot(weights, ll) / total
-    gradient = -np.array([np.dot(weights, d) for d in (d_r, d_alpha, d_a, d_b)]) * np.array([r, alpha, a, b]) / total
-    return value, gradient
+    # per distinct (x, T) and (x, t_x)
+    log_at, inv_at = np.log(alpha + data["t_age"]), 1 / (alpha + data["t_age"])
+    log_atx, inv_atx = np.log(alpha + data["t_rec"]), 1 / (alpha + data["t_rec"])
+    b_x1 = np.where(repeat, b + x_rec - 1, 1.0)
+    a3 = -(r + x_age) * log_at
+    a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x_rec) * log_atx, -np.inf)
+    # per row: d, the log-sum-exp, and the weight w3 = e^A3 / (e^A3 + e^A4) of the first term
+    d = a4[data["i_rec"]] - a3[data["i_age"]]
+    small = np.exp(-np.abs(d))
+    w3 = np.where(d > 0, small, 1.0) / (1 + small)
+    ww3 = data["w"] * w3
+    by_age = np.bincount(data["i_age"], ww3, len(x_age))  # sum of w x w3 per (x, T)
+    by_rec = data["w_rec"] - np.bincount(data["i_rec"], ww3, len(x_rec))  # sum of w x w4 per (x, t_x)
+    log_likelihood = (np.dot(w_x, base) + total * r * np.log(alpha) + np.dot(data["w_age"], a3)
+                      + np.dot(data["w"], np.maximum(d, 0) + np.log1p(small)))
+    d_r = np.dot(w_x, dg_rx) + total * np.log(alpha) - np.dot(log_at, by_age) - np.dot(log_atx, by_rec)
+    d_alpha = total * r / alpha - np.dot(inv_at * (r + x_age), by_age) - np.dot(inv_atx * (r + x_rec), by_rec)
+    d_a = np.dot(w_x, dg_ab) + by_rec.sum() / a
+    d_b = np.dot(w_x, dg_ab + dg_b) - np.dot(np.where(repeat, 1 / b_x1, 0.0), by_rec)
+    gradient = -np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b]) / total
+    return -log_likelihood / total, gradient
 
 
-def gamma_gamma_negative_log_likelihood(log_params, frequency, monetary, weights):
-    """-mean(weights x log L) of Gamma-Gamma per repeat customer and its gradient in the log-parameters.
-    monetary is (m, log m, log x): the logarithms that do not depend on the parameters, computed once."""
+def prepare_gamma_gamma(x, m, weights):
+    """What the Gamma-Gamma likelihood needs that does not depend on the parameters, computed once per
+    fit from the compressed rows (sums over the customers of the terms without parameters)."""
+    x, m, weights = (np.asarray(c, dtype=float) for c in (x, m, weights))
+    ix, (xu,) = _groups(x)
+    wx = weights * x
+    return dict(xu=xu, w_x=np.bincount(ix, weights, len(xu)), wx_x=np.bincount(ix, wx, len(xu)), w=weights, wx=wx, xm=x * m,
+                total=float(weights.sum()), sum_wx_log_m=float(np.dot(wx, np.log(m))), sum_w_log_m=float(np.dot(weights, np.log(m))),
+                sum_wx_log_x=float(np.dot(wx, np.log(x))))
+
+
+def gamma_gamma_negative_log_likelihood(log_params, data):
+    """-mean(log L) of Gamma-Gamma over the repeat customers and its gradient in the log-parameters;
+    data is prepare_gamma_gamma(...). Per customer with x repeat purchases of mean value m:
+    log L = ln G(px+q) - ln G(px) - ln G(q) + q ln v + (px-1) ln m + px ln x - (px+q) ln(xm+v)."""
     p, q, v = np.exp(log_params)
-    x, xu, ix = frequency
-    m, log_m, log_x = monetary
+    xu, w_x, wx_x, total = data["xu"], data["w_x"], data["wx_x"], data["total"]
     per_x = gammaln(p * xu + q) - gammaln(p * xu) - gammaln(q)
-    dg_pxq = digamma(p * xu + q)
-    dg_px = digamma(p * xu)
-    px = p * x
-    log_xmv = np.log(x * m + v)
-    ll = per_x[ix] + q * np.log(v) + (px - 1) * log_m + px * log_x - (px + q) * log_xmv
-    d_p = x * (dg_pxq[ix] - dg_px[ix] + log_m + log_x - log_xmv)
-    d_q = dg_pxq[ix] - digamma(q) + np.log(v) - log_xmv
-    d_v = q / v - (px + q) / (x * m + v)
-    total = np.sum(weights)
-    gradient = -np.array([np.dot(weights, d) for d in (d_p, d_q, d_v)]) * np.array([p, q, v]) / total
-    return -np.dot(weights, ll) / total, gradient
+    dg_pxq, dg_px = digamma(p * xu + q), digamma(p * xu)
+    # per row: the only terms that mix the parameters with the customer's values
+    spend = data["xm"] + v
+    log_spend, inv_spend = np.log(spend), 1 / spend
+    wx_log, w_log = np.dot(data["wx"], log_spend), np.dot(data["w"], log_spend)
+    wx_inv, w_inv = np.dot(data["wx"], inv_spend), np.dot(data["w"], inv_spend)
+    log_likelihood = (np.dot(w_x, per_x) + total * q * np.log(v) + p * data["sum_wx_log_m"] - data["sum_w_log_m"]
+                      + p * data["sum_wx_log_x"] - p * wx_log - q * w_log)
+    d_p = np.dot(wx_x, dg_pxq - dg_px) + data["sum_wx_log_m"] + data["sum_wx_log_x"] - wx_log
+    d_q = np.dot(w_x, dg_pxq) - total * digamma(q) + total * np.log(v) - w_log
+    d_v = total * q / v - p * wx_inv - q * w_inv
+    gradient = -np.array([d_p, d_q, d_v]) * np.array([p, q, v]) / total
+    return -log_likelihood / total, gradient
 
 
 def _optimise(objective, args, x0):
-    """L-BFGS-B within the bounds, then an unbounded BFGS polish; the next start only if the first fails."""
+    """L-BFGS-B within the bounds, then an unbounded BFGS polish if the gradient is not yet ~0; the next
+    start only if the first fails."""
     best = None
     for start in x0:
         result = minimize(objective, np.array(start, dtype=float), args=args, jac=True, method="L-BFGS-B",
                           bounds=[LOG_BOUNDS] * len(start), options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12})
-        polished = minimize(objective, result.x, args=args, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 5000})
-        if polished.fun <= result.fun and np.all(np.isfinite(polished.x)) and np.all(np.abs(polished.x) < LOG_BOUNDS[1]):
-            result = polished
+        if not np.all(np.abs(result.jac) <= POLISH_ABOVE):
+            polished = minimize(objective, result.x, args=args, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 5000})
+            if polished.fun <= result.fun and np.all(np.isfinite(polished.x)) and np.all(np.abs(polished.x) < LOG_BOUNDS[1]):
+                result = polished
         if best is None or result.fun < best.fun:
             best = result
         if _verdict(best, ["p"] * len(start))[0]:
@@ -121,53 +157,57 @@ def _verdict(result, names):
     return True, "converged"
 
 
-def fit_bgnbd(frequency, recency, age):
-    """Returns dict(params=(r, alpha, a, b) or None, log_likelihood, customers, converged, message)."""
+def fit_bgnbd(frequency, recency, age, customers=None):
+    """Returns dict(params=(r, alpha, a, b) or None, log_likelihood, customers, converged, message).
+    One row per customer, or per distinct history with its number of customers (customers)."""
     frequency = np.asarray(frequency, dtype=float)
     recency = np.asarray(recency, dtype=float)
     age = np.asarray(age, dtype=float)
-    n = len(frequency)
+    customers = np.ones(len(frequency)) if customers is None else np.asarray(customers, dtype=float)
+    n = int(customers.sum())
     if n < MIN_CUSTOMERS:
         return dict(params=None, log_likelihood=None, customers=n, converged=False,
                     message=f"too few customers to fit: {n} (at least {MIN_CUSTOMERS})")
-    repeaters = int((frequency > 0).sum())
+    repeaters = int(customers[frequency > 0].sum())
     if repeaters < MIN_REPEAT_CUSTOMERS:
         return dict(params=None, log_likelihood=None, customers=n, converged=False,
                     message=f"too few repeat buyers to fit: {repeaters} (at least {MIN_REPEAT_CUSTOMERS})")
-    (x, tx, t), weights = compress([frequency, recency, age])
+    (x, tx, t), weights = compress([frequency, recency, age], customers)
     # the start from the sorted, compressed rows: a mean over the rows in arrival order differs in the
     # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
     scale = max(float(np.dot(weights, t) / np.sum(weights)), 1e-3)
     starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
-    result = _optimise(bgnbd_negative_log_likelihood, prepare(x, tx, t) + (weights,), starts)
+    result = _optimise(bgnbd_negative_log_likelihood, (prepare_bgnbd(x, tx, t, weights),), starts)
     converged, message = _verdict(result, ["r", "alpha", "a", "b"])
     return dict(params=tuple(np.exp(result.x)), log_likelihood=-float(result.fun) * n, customers=n, converged=converged, message=message)
 
 
-def fit_gamma_gamma(frequency, monetary):
-    """Fitted on repeat customers (frequency > 0, monetary > 0): dict(params=(p, q, v) or None, ...)."""
+def fit_gamma_gamma(frequency, monetary, customers=None):
+    """Fitted on repeat customers (frequency > 0, monetary > 0): dict(params=(p, q, v) or None, ...).
+    One row per customer, or per distinct (x, m) with its number of customers (customers)."""
     frequency = np.asarray(frequency, dtype=float)
     monetary = np.asarray(monetary, dtype=float)
+    customers = np.ones(len(frequency)) if customers is None else np.asarray(customers, dtype=float)
     keep = (frequency > 0) & np.isfinite(monetary) & (monetary > 0)
-    x, m = frequency[keep], monetary[keep]
-    n = len(x)
+    x, m, c = frequency[keep], monetary[keep], customers[keep]
+    n = int(c.sum())
     if n < MIN_REPEAT_CUSTOMERS or np.unique(m).size < 2:
         return dict(params=None, log_likelihood=None, customers=n, converged=False,
                     message=f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})")
-    (xu, mu), weights = compress([x, m])
+    (xu, mu), weights = compress([x, m], c)
     mean_m = float(np.dot(weights, mu) / np.sum(weights))  # from the sorted rows, as above
     starts = [[0.0, 0.0, np.log(mean_m)], [np.log(5.0), np.log(3.0), np.log(mean_m)]]
-    result = _optimise(gamma_gamma_negative_log_likelihood, prepare(xu) + ((mu, np.log(mu), np.log(xu)), weights), starts)
+    result = _optimise(gamma_gamma_negative_log_likelihood, (prepare_gamma_gamma(xu, mu, weights),), starts)
     converged, message = _verdict(result, ["p", "q", "gamma"])
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"
     return dict(params=tuple(np.exp(result.x)), log_likelihood=-float(result.fun) * n, customers=n, converged=converged, message=message)
 
 
-def fit_rows(fit, cutoff_date, inputs):
+def fit_rows(fit, cutoff_date, histories, spends):
     rows = []
-    bg = fit_bgnbd(inputs["frequency"], inputs["recency"], inputs["customer_age"])
-    gg = fit_gamma_gamma(inputs["frequency"], inputs["monetary_value"])
+    bg = fit_bgnbd(histories["frequency"], histories["recency"], histories["customer_age"], histories["customers"])
+    gg = fit_gamma_gamma(spends["frequency"], spends["monetary_value"], spends["customers"])
     for model_name, result, names in (("bg_nbd", bg, ["r", "alpha", "a", "b"]), ("gamma_gamma", gg, ["p", "q", "gamma"])):
         for i, name in enumerate(names):
             rows.append({
@@ -186,12 +226,15 @@ def fit_rows(fit, cutoff_date, inputs):
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    inputs = dbt.ref("int_customers_bgnbd_inputs").df()
+    # compressed in SQL: the distinct histories and spends with their customer counts, not every customer
+    histories = dbt.ref("int_bgnbd_histories").df()
+    spends = dbt.ref("int_gamma_gamma_spends").df()
+    cutoffs = dbt.ref("int_parameters").df().iloc[0]
     rows = []
-    for fit in ("full", "calibration"):
-        subset = inputs[inputs["fit"] == fit]
-        cutoff = subset["cutoff_date"].iloc[0] if len(subset) else None
-        rows += fit_rows(fit, cutoff, subset)
+    for fit, cutoff_column in (("full", "as_of_date"), ("calibration", "holdout_start_date")):
+        subset = histories[histories["fit"] == fit]
+        cutoff = cutoffs[cutoff_column] if len(subset) else None
+        rows += fit_rows(fit, cutoff, subset, spends[spends["fit"] == fit])
     frame = pd.DataFrame(rows)
     frame["cutoff_date"] = pd.to_datetime(frame["cutoff_date"]).dt.date
     frame["value"] = frame["value"].astype(float)

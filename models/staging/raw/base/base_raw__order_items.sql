@@ -61,7 +61,7 @@ rows_checked as (
 
     select
         *,
-        {{ clv_row_checks([]) }}
+        {{ clv_row_checks([], partition_columns=['order_id']) }}
     from rows_described
 
 ),

@@ -1,6 +1,7 @@
-"""Per fit x customer: BG/NBD P(alive) and expected purchases, Gamma-Gamma expected spend per purchase,
-and the predicted CLV (discounted monthly from the annual discount_rate, times the customer's gross
-margin, over clv_horizon_years). Predictions are null where the fit did not converge."""
+"""Per fit x distinct BG/NBD history (x, t_x, T): P(alive), expected purchases over several horizons, and
+the expected purchases over clv_horizon_years discounted monthly from the annual discount_rate. Customers
+with the same history share these; int_customers_predicted joins them to the customers and adds the
+Gamma-Gamma spend (SQL). Predictions are null where the BG/NBD fit did not converge."""
 
 import numpy as np
 import pandas as pd
@@ -65,22 +66,13 @@ def probability_alive(params, frequency, recency, age):
     return np.where(x == 0, 1.0, expit(-log_odds))
 
 
-def expected_spend(params, frequency, monetary):
-    """Gamma-Gamma E[spend per purchase | x, m]; the population mean for customers without repeats."""
-    p, q, v = params
-    x = np.asarray(frequency, dtype=float)
-    m = np.nan_to_num(np.asarray(monetary, dtype=float))
-    weight = p * x / (p * x + q - 1)
-    return (1 - weight) * (v * p / (q - 1)) + weight * m
-
-
-def predicted_clv(bg, gg, frame, horizon_years, annual_discount, unit_days, margin, pairs):
-    """Sum over the months of the horizon of the expected purchases in the month x expected spend x
-    margin, discounted monthly. The expected purchases factor into a per-customer term and a term of
-    (x, T) and t, so the discounted monthly increments are summed per (x, T) pair."""
+def discounted_purchases(bg, horizon_years, annual_discount, unit_days, frequency, recency, age, pairs):
+    """Sum over the months of the horizon of the expected purchases in the month, discounted monthly
+    (int_customers_predicted multiplies it by the expected spend and the margin into the predicted CLV).
+    The expected purchases factor into a term of the history and a term of (x, T) and t, so the
+    discounted monthly increments are summed per (x, T) pair."""
     monthly = (1 + annual_discount) ** (1 / 12) - 1
     step = DAYS_PER_MONTH / unit_days
-    spend = expected_spend(gg, frame["frequency"], frame["monetary_value"])
     px, page, inverse = pairs
     discounted = np.zeros(len(px))
     previous = np.zeros(len(px))
@@ -88,54 +80,39 @@ def predicted_clv(bg, gg, frame, horizon_years, annual_discount, unit_days, marg
         cumulative = _pair_term(bg, month * step, px, page)
         discounted += (cumulative - previous) / (1 + monthly) ** month
         previous = cumulative
-    factor = _customer_factor(bg, frame["frequency"], frame["recency"], np.asarray(frame["customer_age"], dtype=float))
-    return factor * discounted[inverse] * spend * margin
+    return _customer_factor(bg, frequency, recency, age) * discounted[inverse]
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    inputs = dbt.ref("int_customers_bgnbd_inputs").df()
+    histories = dbt.ref("int_bgnbd_histories").df()
     fitted = dbt.ref("int_clv_models_fitted").df()
     parameters = dbt.ref("int_parameters").df().iloc[0]
     unit_days = float(parameters["time_unit_days"])
     holdout_days = (pd.Timestamp(parameters["as_of_date"]) - pd.Timestamp(parameters["holdout_start_date"])).days
+    horizon = int(parameters["clv_horizon_years"])
     outputs = []
-    for fit, frame in inputs.groupby("fit"):
+    for fit, frame in histories.groupby("fit"):
         frame = frame.reset_index(drop=True)
         f = np.asarray(frame["frequency"], dtype=float)
         tx = np.asarray(frame["recency"], dtype=float)
         age = np.asarray(frame["customer_age"], dtype=float)
-        rows = fitted[fitted["fit"] == fit]
-
-        def params(model_name, names):
-            sub = rows[rows["model"] == model_name].set_index("parameter")
-            if sub.empty or not bool(sub["is_converged"].iloc[0]):
-                return None
-            return tuple(float(sub.loc[n, "value"]) for n in names)
-
-        bg = params("bg_nbd", ["r", "alpha", "a", "b"])
-        gg = params("gamma_gamma", ["p", "q", "gamma"])
+        rows = fitted[(fitted["fit"] == fit) & (fitted["model"] == "bg_nbd")].set_index("parameter")
+        bg = tuple(float(rows.loc[n, "value"]) for n in ("r", "alpha", "a", "b")) if len(rows) and bool(rows["is_converged"].iloc[0]) else None
         pairs = distinct_pairs(f, age)
-        out = pd.DataFrame({"fit": fit, "customer_id": frame["customer_id"]})
+        out = frame[["fit", "frequency", "recency", "customer_age"]].copy()
         nulls = np.full(len(frame), np.nan)
         out["p_alive"] = probability_alive(bg, f, tx, age) if bg else nulls
-        for label, days in (("30d", 30), ("90d", 90), ("365d", 365)):
+        for label, days in (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", horizon * 365.25), ("holdout", holdout_days)):
             out[f"expected_purchases_{label}"] = expected_purchases(bg, days / unit_days, f, tx, age, pairs) if bg else nulls
-        horizon = int(parameters["clv_horizon_years"])
-        out["expected_purchases_horizon"] = expected_purchases(bg, horizon * 365.25 / unit_days, f, tx, age, pairs) if bg else nulls
-        out["expected_purchases_holdout"] = expected_purchases(bg, holdout_days / unit_days, f, tx, age, pairs) if bg else nulls
-        out["expected_spend_per_purchase"] = expected_spend(gg, f, frame["monetary_value"]) if gg else nulls
-        margin = frame["gross_margin"].fillna(float(parameters["default_gross_margin"])).to_numpy(dtype=float)
-        if bg and gg:
-            out["predicted_clv"] = predicted_clv(bg, gg, frame, horizon, float(parameters["discount_rate"]), unit_days, margin, pairs)
-        else:
-            out["predicted_clv"] = nulls
-        out["predicted_holdout_revenue"] = out["expected_purchases_holdout"] * out["expected_spend_per_purchase"]
+        out["discounted_purchases_horizon"] = (
+            discounted_purchases(bg, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs) if bg else nulls
+        )
         outputs.append(out)
-    columns = ["fit", "customer_id", "p_alive", "expected_purchases_30d", "expected_purchases_90d", "expected_purchases_365d",
-               "expected_purchases_horizon", "expected_purchases_holdout", "expected_spend_per_purchase", "predicted_clv",
-               "predicted_holdout_revenue"]
+    columns = ["fit", "frequency", "recency", "customer_age", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
+               "expected_purchases_365d", "expected_purchases_horizon", "expected_purchases_holdout", "discounted_purchases_horizon"]
     result = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=columns)
-    for column in columns[2:]:
+    for column in columns[1:]:
         result[column] = result[column].astype(float)
+    result["frequency"] = result["frequency"].astype("int64")
     return result[columns]
