@@ -112,9 +112,8 @@ def to_date(value):
 def row_flags(df: pd.DataFrame, columns: list[str], key: list[str]) -> pd.DataFrame:
     """copy_number among identical rows and whether rows sharing a non-null key differ."""
     df = df.copy()
-    content = df[columns].apply(lambda r: tuple(r), axis=1)
-    df["_content"] = content
-    df["copy_number"] = df.groupby("_content", dropna=False).cumcount() + 1
+    df["_content"] = pd.Series(list(zip(*(df[c] for c in columns))), index=df.index, dtype=object)
+    df["copy_number"] = df.groupby("_content", dropna=False, sort=False).cumcount() + 1
     if key:
         key_ok = df[key].notna().all(axis=1)
         distinct = df[key_ok].groupby(key)["_content"].nunique()

@@ -164,15 +164,67 @@ def test_degenerate_data_reports_not_converged_and_still_builds(tmp_path):
     assert result.read("select count(*) as n from segment_clv").n[0] > 0
 
 
-def test_fits_do_not_depend_on_the_order_of_the_rows(demo_build):
-    """The same customers in another order give the same parameters to the last bit (an incremental
-    run and a full refresh read the rows in different orders)."""
+def load_fitter():
     import importlib.util
 
     from conftest import PROJECT
     spec = importlib.util.spec_from_file_location("fitted", PROJECT / "models/intermediate/predictive/int_clv_models_fitted.py")
     fitted = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fitted)
+    return fitted
+
+
+def central_gradient(function, point, step=1e-6):
+    return np.array([(function(point + step * e) - function(point - step * e)) / (2 * step) for e in np.eye(len(point))])
+
+
+def test_likelihoods_equal_the_per_customer_formulas(demo_build):
+    """The fitter's likelihoods (compressed rows, terms per (x, T) and (x, t_x) pair, per-pair gradient
+    sums) equal the published per-customer log-likelihoods written out term by term (Fader, Hardie &
+    Lee 2005, eq. 6; Gamma-Gamma, Fader, Hardie & Lee 2005b), and their gradients equal central
+    differences of those formulas, at random parameter points."""
+    from scipy.special import gammaln
+    fitted = load_fitter()
+    inputs = demo_build.read("select frequency, recency, customer_age, monetary_value from int_customers_bgnbd_inputs where fit = 'full'")
+    x, tx, big_t = (inputs[c].to_numpy(float) for c in ("frequency", "recency", "customer_age"))
+
+    def bgnbd(log_params):
+        r, alpha, a, b = np.exp(log_params)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a4 = np.where(x > 0, np.log(a) - np.log(b + x - 1) - (r + x) * np.log(alpha + tx), -np.inf)
+        ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + gammaln(b + x) - gammaln(b)
+              - gammaln(a + b + x) + np.logaddexp(-(r + x) * np.log(alpha + big_t), a4))
+        return -ll.mean()
+
+    repeat = (x > 0) & (inputs.monetary_value.to_numpy(float) > 0)
+    gx, gm = x[repeat], inputs.monetary_value.to_numpy(float)[repeat]
+
+    def gamma_gamma(log_params):
+        p, q, v = np.exp(log_params)
+        ll = (gammaln(p * gx + q) - gammaln(p * gx) - gammaln(q) + q * np.log(v) + (p * gx - 1) * np.log(gm)
+              + p * gx * np.log(gx) - (p * gx + q) * np.log(gx * gm + v))
+        return -ll.mean()
+
+    (cx, ctx, ct), weights = fitted.compress([x, tx, big_t])
+    bg_data = fitted.prepare_bgnbd(cx, ctx, ct, weights)
+    (gxu, gmu), g_weights = fitted.compress([gx, gm])
+    gg_data = fitted.prepare_gamma_gamma(gxu, gmu, g_weights)
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        point = rng.normal([-1.0, 2.0, 0.0, 1.0], 1.0)
+        value, gradient = fitted.bgnbd_negative_log_likelihood(point, bg_data)
+        assert value == pytest.approx(bgnbd(point), rel=1e-12)
+        np.testing.assert_allclose(gradient, central_gradient(bgnbd, point), rtol=1e-5, atol=1e-8)
+        point = rng.normal([0.5, 1.5, 3.0], 1.0)
+        value, gradient = fitted.gamma_gamma_negative_log_likelihood(point, gg_data)
+        assert value == pytest.approx(gamma_gamma(point), rel=1e-12)
+        np.testing.assert_allclose(gradient, central_gradient(gamma_gamma, point), rtol=1e-5, atol=1e-8)
+
+
+def test_fits_do_not_depend_on_the_order_of_the_rows(demo_build):
+    """The same customers in another order give the same parameters to the last bit (an incremental
+    run and a full refresh read the rows in different orders)."""
+    fitted = load_fitter()
     inputs = demo_build.read("select * from int_customers_bgnbd_inputs where fit = 'full'")
     shuffled = inputs.sample(frac=1.0, random_state=5).reset_index(drop=True)
     bg_a = fitted.fit_bgnbd(inputs.frequency, inputs.recency, inputs.customer_age)
@@ -182,3 +234,12 @@ def test_fits_do_not_depend_on_the_order_of_the_rows(demo_build):
     assert bg_a["converged"] and gg_a["converged"]
     assert bg_a["params"] == bg_b["params"]
     assert gg_a["params"] == gg_b["params"]
+    # what the model does: the same fits from the compressed rows of int_bgnbd_histories / int_gamma_gamma_spends
+    histories = demo_build.read("select * from int_bgnbd_histories where fit = 'full'")
+    spends = demo_build.read("select * from int_gamma_gamma_spends where fit = 'full'")
+    assert histories.customers.sum() == len(inputs)
+    assert spends.customers.sum() == ((inputs.frequency > 0) & (inputs.monetary_value > 0)).sum()
+    bg_c = fitted.fit_bgnbd(histories.frequency, histories.recency, histories.customer_age, histories.customers)
+    gg_c = fitted.fit_gamma_gamma(spends.frequency, spends.monetary_value, spends.customers)
+    assert bg_c["params"] == bg_a["params"] and bg_c["customers"] == bg_a["customers"]
+    assert gg_c["params"] == gg_a["params"] and gg_c["customers"] == gg_a["customers"]
