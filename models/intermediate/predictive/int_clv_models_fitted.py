@@ -36,9 +36,7 @@ def _groups(*columns):
     for column in columns:
         values, inverse = np.unique(np.asarray(column, dtype=float), return_inverse=True)
         code = code * len(values) + inverse.reshape(-1)
-    codes, inverse = np.unique(code, return_index=False, return_inverse=True)
-    first = np.zeros(len(codes), dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(code))[::-1]  # a row of each combination
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)  # first: a row of each combination
     return inverse.reshape(-1), [np.asarray(column, dtype=float)[first] for column in columns]
 
 
