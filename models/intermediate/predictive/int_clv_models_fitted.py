@@ -19,25 +19,26 @@ POLISH_ABOVE = 1e-7  # the BFGS polish runs only when L-BFGS-B stops with a larg
 MIN_REPEAT_CUSTOMERS = 3
 
 
+def _groups(*columns):
+    """Per row, the index of its distinct combination of the columns, and those combinations, in sorted
+    (lexicographic) order. The combination code is re-numbered after each column, so it stays below
+    the number of rows."""
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        values, inverse = np.unique(np.asarray(column, dtype=float), return_inverse=True)
+        _, first, code = np.unique(code * len(values) + inverse.reshape(-1), return_index=True, return_inverse=True)
+        code = code.reshape(-1)
+    return code, [np.asarray(column, dtype=float)[first] for column in columns]  # first: a row of each combination
+
+
 def compress(columns, weights=None):
     """Unique rows of the given arrays and how many customers each stands for (Fader & Hardie's
     compression; weights: customers per row when the rows come compressed already, else 1), in sorted
     order: the likelihood then sums in the same order whatever order the rows arrive in, and the fit is
     the same to the last bit on the same data."""
-    frame = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)})
-    frame["weight"] = 1.0 if weights is None else np.asarray(weights, dtype=float)
-    counts = frame.groupby(list(range(len(columns))), sort=True)["weight"].sum()
-    return [counts.index.get_level_values(i).to_numpy(dtype=float) for i in range(len(columns))], counts.to_numpy(dtype=float)
-
-
-def _groups(*columns):
-    """Per row, the index of its distinct combination of the columns, and those combinations (sorted)."""
-    code = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        values, inverse = np.unique(np.asarray(column, dtype=float), return_inverse=True)
-        code = code * len(values) + inverse.reshape(-1)
-    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)  # first: a row of each combination
-    return inverse.reshape(-1), [np.asarray(column, dtype=float)[first] for column in columns]
+    inverse, unique = _groups(*columns)
+    weights = np.ones(len(inverse)) if weights is None else np.asarray(weights, dtype=float)
+    return unique, np.bincount(inverse, weights, len(unique[0]))
 
 
 def prepare_bgnbd(x, recency, age, weights):

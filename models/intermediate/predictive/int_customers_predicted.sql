@@ -35,24 +35,32 @@ gamma_gamma as (
 
 ),
 
-spend as (
+weighted as (
 
-    -- E[spend per purchase | x, m]: a weighted mean of the population mean and the customer's mean
+    -- E[spend per purchase | x, m] is a weighted mean of the population mean and the customer's mean
     select
         inputs.fit,
         inputs.customer_id,
         inputs.frequency,
         inputs.recency,
         inputs.customer_age,
+        coalesce(inputs.monetary_value, 0) as monetary_value,
         coalesce(inputs.gross_margin, parameters.default_gross_margin) as gross_margin,
-        (1 - gamma_gamma.p * inputs.frequency / (gamma_gamma.p * inputs.frequency + gamma_gamma.q - 1))
-        * (gamma_gamma.gamma * gamma_gamma.p / (gamma_gamma.q - 1))
-        + gamma_gamma.p * inputs.frequency / (gamma_gamma.p * inputs.frequency + gamma_gamma.q - 1)
-        * coalesce(inputs.monetary_value, 0) as expected_spend_per_purchase
+        gamma_gamma.gamma * gamma_gamma.p / (gamma_gamma.q - 1) as population_spend,
+        gamma_gamma.p * inputs.frequency / (gamma_gamma.p * inputs.frequency + gamma_gamma.q - 1) as customer_weight
     from inputs
     cross join parameters
     left join gamma_gamma
         on inputs.fit = gamma_gamma.fit
+
+),
+
+spend as (
+
+    select
+        *,
+        (1 - customer_weight) * population_spend + customer_weight * monetary_value as expected_spend_per_purchase
+    from weighted
 
 ),
 
