@@ -56,3 +56,11 @@
     {%- endfor -%}
     {{ dbt.concat(parts) }}
 {%- endmacro %}
+
+
+{% macro clv_raw_row_if_quarantined() -%}
+    {#- A base model keeps the raw text of its quarantined rows only (they have nothing else to show);
+        a clean row's content is its typed columns. Materialising the text of every raw row cost
+        about a quarter of the base models' time at 10M orders. -#}
+    case when quarantine_reason is not null then raw_row end as raw_row
+{%- endmacro %}

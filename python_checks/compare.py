@@ -32,6 +32,9 @@ def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]
                 frame[key] = frame[key].astype(str)
     a = actual.set_index(keys).sort_index()
     e = expected.set_index(keys).sort_index()
+    for name, frame in (("actual", a), ("expected", e)):
+        repeated = frame.index[frame.index.duplicated()]
+        assert len(repeated) == 0, f"{label}: {keys} is not a key of the {name} rows; repeated: {list(repeated[:5])}"
     missing = e.index.difference(a.index)
     extra = a.index.difference(e.index)
     assert len(missing) == 0 and len(extra) == 0, f"{label}: key sets differ; missing {list(missing)[:5]}, extra {list(extra)[:5]}"

@@ -36,10 +36,11 @@ KEYS = dict(
     data_quality_reconciliation=["source_table"],
     clv_model_parameters=["fit", "model", "parameter"],
     clv_backtest=["model", "metric"],
-    # the incremental models themselves
-    base_raw__orders=["raw_row", "copy_number"],
-    base_raw__order_items=["raw_row", "copy_number"],
-    base_raw__refunds=["raw_row", "copy_number"],
+    # the incremental models themselves: raw_row is kept for quarantined rows only, and a clean row
+    # is identified by its key (orders, refunds) or its content hash (order lines)
+    base_raw__orders=["raw_key", "raw_row", "copy_number"],
+    base_raw__order_items=["order_item_id", "raw_row", "copy_number"],
+    base_raw__refunds=["raw_key", "raw_row", "copy_number"],
     int_orders_priced=["order_id"],
 )
 INCREMENTAL = ["base_raw__orders", "base_raw__order_items", "base_raw__refunds", "int_orders_priced"]

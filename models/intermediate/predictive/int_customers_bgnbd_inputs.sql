@@ -19,14 +19,16 @@ parameters as (
 
 occasions as (
 
-    -- purchase occasions: distinct purchase days per customer, same-day purchases summed
+    -- purchase occasions: distinct purchase days per customer, same-day purchases summed; a fit's
+    -- first occasion is the customer's first purchase day whatever the cut-off (later days are cut)
     select
         customer_id,
         order_date,
+        order_date = first_purchase_date as is_first_occasion,
         sum(net_revenue) as revenue,
         sum(gross_profit) as gross_profit
     from purchases
-    group by customer_id, order_date
+    group by customer_id, order_date, first_purchase_date
 
 ),
 
@@ -53,7 +55,7 @@ fit_occasions as (
         occasions.order_date,
         occasions.revenue,
         occasions.gross_profit,
-        row_number() over (partition by cutoffs.fit, occasions.customer_id order by occasions.order_date) as occasion_number,
+        occasions.is_first_occasion,
         occasions.order_date > {{ clv_add_months('cutoffs.cutoff_date', -window_months) }} as is_in_window
     from occasions
     cross join cutoffs
@@ -70,7 +72,7 @@ customer_fits as (
         count(*) as occasions,
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
-        sum(case when occasion_number > 1 then revenue end) as repeat_revenue,
+        sum(case when not is_first_occasion then revenue end) as repeat_revenue,
         sum(revenue) as revenue,
         sum(gross_profit) as gross_profit,
         sum(case when is_in_window then 1 else 0 end) as window_occasions,

@@ -10,7 +10,7 @@ marketing_spend as (
 final as (
 
     select
-        {{ dbt.hash("raw_row") }} as spend_id,
+        spend_id,
         spend_date,
         channel,
         currency,

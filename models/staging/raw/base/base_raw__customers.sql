@@ -44,7 +44,7 @@ typed as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         customer_id,
@@ -63,6 +63,22 @@ final as (
             when cast(created_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
         end as quarantine_reason
     from typed
+
+),
+
+final as (
+
+    select
+        customer_id,
+        created_at,
+        email,
+        country,
+        acquisition_channel,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason
+    from reasoned
 
 )
 

@@ -41,7 +41,7 @@ typed as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         rate_date,
@@ -60,6 +60,20 @@ final as (
             when rate_date > {{ clv_future_cutoff() }} then 'future_dated'
         end as quarantine_reason
     from typed
+
+),
+
+final as (
+
+    select
+        rate_date,
+        currency,
+        rate_to_reporting,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason
+    from reasoned
 
 )
 

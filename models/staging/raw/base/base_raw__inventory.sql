@@ -43,7 +43,7 @@ typed as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         period_start,
@@ -64,6 +64,22 @@ final as (
             when period_start > {{ clv_future_cutoff() }} then 'future_dated'
         end as quarantine_reason
     from typed
+
+),
+
+final as (
+
+    select
+        period_start,
+        period_end,
+        beginning_inventory,
+        purchases,
+        ending_inventory,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason
+    from reasoned
 
 )
 

@@ -64,9 +64,10 @@ fx_looked_up as (
 
 ),
 
-final as (
+reasoned as (
 
     select
+        {{ dbt.hash("raw_row") }} as spend_id,
         spend_date,
         channel,
         amount,
@@ -85,6 +86,23 @@ final as (
             when spend_date > {{ clv_future_cutoff() }} then 'future_dated'
         end as quarantine_reason
     from fx_looked_up
+
+),
+
+final as (
+
+    select
+        spend_id,
+        spend_date,
+        channel,
+        amount,
+        currency,
+        fx_rate,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason
+    from reasoned
 
 )
 

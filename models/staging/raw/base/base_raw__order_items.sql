@@ -85,7 +85,7 @@ typed as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         {{ dbt.hash("order_id || '|' || raw_row") }} as order_item_id,
@@ -107,6 +107,24 @@ final as (
         end as quarantine_reason,
         {{ clv_processed_at() }} as dbt_processed_at
     from typed
+
+),
+
+final as (
+
+    select
+        order_item_id,
+        order_id,
+        product_id,
+        quantity,
+        unit_price,
+        raw_key,
+        order_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason,
+        dbt_processed_at
+    from reasoned
 
 )
 

@@ -108,7 +108,7 @@ fx_looked_up as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         order_id,
@@ -136,6 +136,26 @@ final as (
         end as quarantine_reason,
         {{ clv_processed_at() }} as dbt_processed_at
     from fx_looked_up
+
+),
+
+final as (
+
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        order_total,
+        status,
+        currency,
+        fx_rate,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason,
+        dbt_processed_at
+    from reasoned
 
 )
 

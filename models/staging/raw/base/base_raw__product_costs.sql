@@ -41,7 +41,7 @@ typed as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         product_id,
@@ -59,6 +59,20 @@ final as (
             when unit_cost < 0 then 'negative_amount'
         end as quarantine_reason
     from typed
+
+),
+
+final as (
+
+    select
+        product_id,
+        valid_from,
+        unit_cost,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason
+    from reasoned
 
 )
 

@@ -101,7 +101,7 @@ typed as (
 
 ),
 
-final as (
+reasoned as (
 
     select
         refund_id,
@@ -124,6 +124,22 @@ final as (
         end as quarantine_reason,
         {{ clv_processed_at() }} as dbt_processed_at
     from typed
+
+),
+
+final as (
+
+    select
+        refund_id,
+        order_id,
+        refunded_at,
+        amount,
+        raw_key,
+        {{ clv_raw_row_if_quarantined() }},
+        copy_number,
+        quarantine_reason,
+        dbt_processed_at
+    from reasoned
 
 )
 
