@@ -10,8 +10,8 @@ For each size, on the same raw Parquet folders (scripts/generate_scale_data.py; 
   the models behind segment_clv, like for like with the hand-written query;
 - hand-written query: bench/segment_clv_handwritten.sql, one DuckDB query from the raw files to
   segment_clv (the engine's floor); its result is compared with the dbt mart (rtol 1e-9);
-- pandas reference: python_checks/reference.py on the raw files (all marts; run with a memory cap,
-  --reference-memory-gib, so that it fails instead of taking the machine down);
+- pandas reference: python_checks/reference.py on the raw files (all marts; stopped when its resident
+  memory passes --reference-memory-gib, so that it fails instead of taking the machine down);
 - incremental: the next-day delivery (0.1% new orders) copied into the folders, then `dbt build`
   again on the full build's file.
 It reports wall seconds, peak resident memory of the process tree (dbt runs DuckDB and the dbt
@@ -37,20 +37,43 @@ PY = sys.executable
 DBT = str(Path(PY).parent / "dbt")
 
 MEASURE = r"""
-import resource, subprocess, sys, time, json
+import json, os, resource, signal, subprocess, sys, tempfile, time
 limit, timeout = int(sys.argv[1]), float(sys.argv[2]) or None
-def cap():
-    if limit:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+def rss(pid):
+    # resident bytes of pid and its descendants (Linux /proc)
+    total = 0
+    try:
+        total = int(open(f"/proc/{pid}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        for task in os.listdir(f"/proc/{pid}/task"):
+            for child in open(f"/proc/{pid}/task/{task}/children").read().split():
+                total += rss(int(child))
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
+    return total
+
 start = time.perf_counter()
-try:
-    proc = subprocess.run(sys.argv[3:], preexec_fn=cap, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    code, out = proc.returncode, proc.stdout
-except subprocess.TimeoutExpired:
-    code, out = -1, f"stopped: still running after the {timeout:.0f} s time limit"
+log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block the child
+proc = subprocess.Popen(sys.argv[3:], stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+stopped = None
+while proc.poll() is None:
+    try:
+        proc.wait(timeout=0.5)
+    except subprocess.TimeoutExpired:
+        pass
+    if proc.poll() is None and timeout and time.perf_counter() - start > timeout:
+        stopped = f"stopped: still running after the {timeout:.0f} s time limit"
+    elif proc.poll() is None and limit and rss(proc.pid) > limit:
+        stopped = f"stopped: resident memory above the {limit / 1024**3:g} GiB cap"
+    if stopped:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+log.seek(0)
+out = log.read()
 wall = time.perf_counter() - start
 peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"returncode": code, "wall": wall, "peak_kb": peak_kb, "tail": (out or "")[-3000:]}))
+code = -1 if stopped else proc.returncode
+print(json.dumps({"returncode": code, "stopped": stopped, "wall": wall, "peak_kb": peak_kb, "tail": ((out or "") + (stopped or ""))[-3000:]}))
 """
 
 HAND = r"""
@@ -195,15 +218,14 @@ def table(rows: list[dict]) -> str:
         if ref is None:
             ref_text, ratio_text = "not run", "-"
         elif ref["returncode"] != 0:
-            if ref["returncode"] == -1:
+            # unfinished: the time until it was stopped (time limit or memory cap) bounds its time from below
+            if "time limit" in (ref.get("stopped") or ""):
                 ref_text, ratio_text = f"> {ref['wall']:.0f} s (stopped at the time limit)", f"> {ref['wall'] / build:.1f}x"
+            elif "memory" in (ref.get("stopped") or "") or "MemoryError" in ref["tail"]:
+                why = f"over the {row.get('reference_cap_gib', 16):g} GiB memory cap"
+                ref_text, ratio_text = f"{why} after {ref['wall']:.0f} s, unfinished", f"> {ref['wall'] / build:.1f}x"
             else:
-                if "MemoryError" in ref["tail"]:
-                    # it had not finished: the time until it ran out of memory bounds its time from below
-                    why = f"out of memory under the {row.get('reference_cap_gib', 16):.0f} GiB address-space cap"
-                    ref_text, ratio_text = f"{why} after {ref['wall']:.0f} s, unfinished", f"> {ref['wall'] / build:.1f}x"
-                else:
-                    ref_text, ratio_text = f"failed after {ref['wall']:.0f} s", "-"
+                ref_text, ratio_text = f"failed after {ref['wall']:.0f} s", "-"
         else:
             ref_text, ratio_text = f"{ref['wall']:.1f} s", f"{ref['wall'] / build:.1f}x"
         peak = max(row["full_build"]["peak_gib"], row["incremental"]["peak_gib"])
@@ -232,7 +254,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/clv_scale_benchmark"))
     parser.add_argument("--skip-reference", action="store_true")
-    parser.add_argument("--reference-memory-gib", type=float, default=16.0)
+    parser.add_argument("--reference-memory-gib", type=float, default=16.0, help="stop the reference above this resident memory")
     parser.add_argument("--reference-timeout", type=float, default=0, help="seconds; 0: no limit")
     parser.add_argument("--readme", action="store_true", help="write the results table into README.md")
     parser.add_argument("--render-only", action="store_true", help="re-render the table of the last run (results.json in --work)")
