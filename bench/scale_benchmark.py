@@ -270,9 +270,13 @@ def main() -> None:
             args.orders = [r["orders"] for r in rows]
     else:
         rows = [run_size(n, args.work, args.skip_reference, args.reference_memory_gib, args.reference_timeout) for n in args.orders]
+    command = ["bench/scale_benchmark.py", "--orders", *map(str, args.orders)]
+    if args.reference_timeout:
+        command += ["--reference-timeout", str(int(args.reference_timeout))]
+    command += ["--reference-memory-gib", f"{args.reference_memory_gib:g}"]
     header = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
               f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '4GB')}; "
-              f"`{' '.join(['bench/scale_benchmark.py', '--orders', *map(str, args.orders)] + (['--reference-timeout', str(int(args.reference_timeout))] if args.reference_timeout else []))}`.")
+              f"`{' '.join(command)}`.")
     text = header + "\n\n" + table(rows)
     print(text)
     (args.work / "results.json").write_text(json.dumps(rows, indent=2, default=str))
