@@ -115,7 +115,48 @@ def dbt(command: str, raw: Path, db_path: Path, work: Path, extra: list[str] | N
     result = measure(cmd, env=dbt_env(db_path, work))
     if result["returncode"] != 0:
         raise SystemExit(f"dbt {command} failed:\n{result['tail']}")
+    result["parts"] = time_by_part(work / "target", result["wall"])
     return result
+
+
+PARTS = ["models behind segment_clv", "their data tests", "predictive models", "other models", "other data tests",
+         "unit tests", "dbt start-up, hooks, gaps"]  # behind segment_clv: what the hand-written query computes too
+
+
+def time_by_part(target: Path, wall: float) -> dict:
+    """Seconds of one dbt invocation by part of the project, from its run_results.json and manifest.json:
+    the models segment_clv is built from without the predictive layer (the hand-written query's work)
+    and their data tests, the predictive models, the other models and tests, and what no node accounts
+    for (start-up, hooks, gaps)."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    manifest = json.loads((target / "manifest.json").read_text())
+    parents = manifest["parent_map"]
+    behind, todo = set(), ["model.clv.segment_clv"]
+    while todo:
+        node = todo.pop()
+        if node not in behind and "predictive" not in manifest["nodes"].get(node, {}).get("fqn", []):
+            behind.add(node)
+            todo.extend(parents.get(node, []))
+    parts = dict.fromkeys(PARTS, 0.0)
+    for result in results:
+        node, seconds = result["unique_id"], result["execution_time"]
+        if node.startswith("model."):
+            if "predictive" in manifest["nodes"][node]["fqn"]:
+                part = "predictive models"
+            elif node in behind:
+                part = "models behind segment_clv"
+            else:
+                part = "other models"
+        elif node.startswith("test."):
+            tested = [n for n in parents.get(node, []) if n.startswith("model.")]
+            part = "their data tests" if tested and all(n in behind for n in tested) else "other data tests"
+        elif node.startswith("unit_test."):
+            part = "unit tests"
+        else:
+            continue  # hooks: in the remainder
+        parts[part] += seconds
+    parts["dbt start-up, hooks, gaps"] = wall - sum(parts.values())
+    return parts
 
 
 def increment_files(raw: Path) -> list[tuple[Path, Path]]:
@@ -243,6 +284,15 @@ def table(rows: list[dict]) -> str:
             f"`dbt run +segment_clv` {growth['segment_path']:.1f}x, hand-written query {growth['hand_query']:.1f}x, "
             f"incremental run {growth['incremental']:.1f}x."
         )
+    if all("parts" in row["full_build"] for row in rows):
+        lines += ["", "Where the time goes (seconds; from dbt's run_results.json, one dbt thread so the parts add up):", ""]
+        heads = [f"{row['orders']:,}: {run}" for row in rows for run in ("full build", "incremental")]
+        lines.append("| part | " + " | ".join(heads) + " |")
+        lines.append("|---|" + "---:|" * len(heads))
+        for part in PARTS + ["total (wall)"]:
+            cells = [row[run]["wall"] if part == "total (wall)" else row[run]["parts"][part]
+                     for row in rows for run in ("full_build", "incremental")]
+            lines.append(f"| {part} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
     lines.append("")
     lines.append("Hand-written query vs the dbt mart: " + "; ".join(f"{r['orders']:,}: {r['hand_matches']}" for r in rows) + ".")
     if any("reference_matches" in r for r in rows):
