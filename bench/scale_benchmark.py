@@ -131,17 +131,21 @@ def time_by_part(target: Path, wall: float) -> dict:
     results = json.loads((target / "run_results.json").read_text())["results"]
     manifest = json.loads((target / "manifest.json").read_text())
     parents = manifest["parent_map"]
+
+    def predictive(node: str) -> bool:
+        return "predictive" in manifest["nodes"].get(node, {}).get("fqn", [])
+
     behind, todo = set(), ["model.clv.segment_clv"]
     while todo:
         node = todo.pop()
-        if node not in behind and "predictive" not in manifest["nodes"].get(node, {}).get("fqn", []):
+        if node not in behind and not predictive(node):
             behind.add(node)
             todo.extend(parents.get(node, []))
     parts = dict.fromkeys(PARTS, 0.0)
     for result in results:
         node, seconds = result["unique_id"], result["execution_time"]
         if node.startswith("model."):
-            if "predictive" in manifest["nodes"][node]["fqn"]:
+            if predictive(node):
                 part = "predictive models"
             elif node in behind:
                 part = "models behind segment_clv"
