@@ -24,14 +24,31 @@
         'raw_data_dir': none,
         'raw_schema': none,
         'raw_database': none,
+        'raw_file_encoding': 'utf-8',
     }) }}
 {% endmacro %}
 
 
+{% macro clv_structural_vars() %}
+    {#- Vars that say where the raw data is and what is built, not how a number is computed. -#}
+    {{ return(['enable_predictive', 'raw_data_dir', 'raw_schema', 'raw_database', 'raw_file_encoding']) }}
+{% endmacro %}
+
+
 {% macro clv_var(name) %}
+    {#-
+        A dbt unit test states its inputs: inside one, every var that changes numbers takes its default
+        unless the test pins it under `overrides: vars`, whatever the run passes with --vars. A test
+        written for USD reporting and a 12-month window then holds on a build in EUR with a 6-month
+        window. Vars that locate the raw data (clv_structural_vars) keep the run's value.
+    -#}
     {%- set defaults = clv_var_defaults() -%}
     {%- if name not in defaults -%}
         {{ exceptions.raise_compiler_error("clv_var: unknown var '" ~ name ~ "'. Known vars: " ~ (defaults.keys() | list | join(', '))) }}
+    {%- endif -%}
+    {%- if model is defined and model is not none and model.resource_type == 'unit_test' and name not in clv_structural_vars() -%}
+        {%- set pinned = (model.overrides.vars if model.overrides and model.overrides.vars else {}) -%}
+        {{ return(_clv_check_var(name, pinned[name] if name in pinned else defaults[name])) }}
     {%- endif -%}
     {{ return(_clv_check_var(name, var(name, defaults[name]))) }}
 {% endmacro %}
@@ -147,6 +164,13 @@
         {%- set text = value | string | trim | lower -%}
         {%- if text not in ('true', 'false') -%}{{ _clv_fail(name, value, 'true, false') }}{%- endif -%}
         {{ return(text == 'true') }}
+    {%- elif name == 'raw_file_encoding' -%}
+        {#- What DuckDB's CSV reader decodes without an extension download. -#}
+        {%- set text = value | string | trim | lower | replace('_', '-') -%}
+        {%- set aliases = {'utf8': 'utf-8', 'utf16': 'utf-16', 'latin1': 'latin-1', 'iso-8859-1': 'latin-1'} -%}
+        {%- set text = aliases.get(text, text) -%}
+        {%- if text not in ('utf-8', 'utf-16', 'latin-1') -%}{{ _clv_fail(name, value, 'utf-8, utf-16, latin-1') }}{%- endif -%}
+        {{ return(text) }}
     {%- else -%}
         {#- raw_data_dir, raw_schema, raw_database: free text, checked where they are used -#}
         {{ return(none if value is none or (value | string | trim) == '' else (value | string | trim)) }}
