@@ -19,6 +19,7 @@
         'time_unit': 'week',
         'holdout_months': 6,
         'incremental_lookback_days': 3,
+        'max_plausible_amount': 1000000000000,
         'future_date_cutoff': none,
         'enable_predictive': target.type == 'duckdb',
         'raw_data_dir': none,
@@ -131,6 +132,11 @@
         {%- set number = _clv_number(name, value, 'a number in [0, 1] (a fraction, e.g. 0.40)') -%}
         {%- if number < 0 or number > 1 -%}{{ _clv_fail(name, value, 'a number in [0, 1] (a fraction, e.g. 0.40)') }}{%- endif -%}
         {{ return(number) }}
+    {%- elif name == 'max_plausible_amount' -%}
+        {%- set accepted = 'a number from 1 to 1e300 (the largest amount, count or rate a raw row may hold, e.g. 1e12)' -%}
+        {%- set number = _clv_number(name, value, accepted) -%}
+        {%- if number < 1 or number > 1e300 -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
+        {{ return(number) }}
     {%- elif name == 'overdue_factor' -%}
         {%- set number = _clv_number(name, value, 'a number > 0 (e.g. 2.0)') -%}
         {%- if number <= 0 -%}{{ _clv_fail(name, value, 'a number > 0 (e.g. 2.0)') }}{%- endif -%}
@@ -148,14 +154,16 @@
         {%- if text not in ('day', 'week') -%}{{ _clv_fail(name, value, 'day, week') }}{%- endif -%}
         {{ return(text) }}
     {%- elif name == 'segment_dimensions' -%}
-        {%- set allowed = ['acquisition_channel', 'country', 'cohort_year'] -%}
-        {%- set accepted = 'a list drawn from ' ~ (allowed | join(', ')) ~ ' (may be empty; the all/all segment is always published)' -%}
+        {#- The built-in attributes, or any other column of the raw customers table (a shop's own
+            loyalty_tier, region, ...), named in lower case; never a personal or a reserved column. -#}
+        {%- set reserved = clv_personal_columns('customers') + ['customer_id', 'created_at'] + clv_customer_summary_columns() -%}
+        {%- set accepted = 'a list of customer columns (acquisition_channel, country, cohort_year, or a column of the raw customers table named like loyalty_tier; not ' ~ (reserved | join(', ')) ~ '); may be empty, the all/all segment is always published' -%}
         {%- set items = [value] if value is string else value -%}
         {%- if items is none or items is mapping or items is not iterable -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
         {%- set cleaned = [] -%}
         {%- for item in items -%}
             {%- set text = item | string | trim | lower -%}
-            {%- if text not in allowed -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
+            {%- if not modules.re.match('^[a-z][a-z0-9_]{0,62}$', text) or text in reserved -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
             {%- if text not in cleaned -%}{%- do cleaned.append(text) -%}{%- endif -%}
         {%- endfor -%}
         {{ return(cleaned) }}
@@ -187,6 +195,34 @@
         {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': reading a folder of files is supported on the duckdb target only (target is " ~ target.type ~ "). Accepted values: null on this target; load the files into a schema and set raw_schema instead.") }}
     {%- endif -%}
     select 1 as vars_checked
+{% endmacro %}
+
+
+{% macro clv_builtin_segment_dimensions() %}
+    {{ return(['acquisition_channel', 'country', 'cohort_year']) }}
+{% endmacro %}
+
+
+{% macro clv_custom_segment_columns() %}
+    {#- The segment_dimensions that are the shop's own customer columns, carried from raw customers to
+        int_customers_summarised as text ('unknown' where absent). -#}
+    {{ return(clv_var('segment_dimensions') | reject('in', clv_builtin_segment_dimensions()) | list) }}
+{% endmacro %}
+
+
+{% macro clv_customer_summary_columns() %}
+    {#- Columns of int_customers_summarised that a custom segment column may not shadow. -#}
+    {{ return(['first_purchase_date', 'last_purchase_date', 'purchases', 'revenue', 'cogs', 'gross_profit', 'window_orders',
+               'window_revenue', 'window_cogs', 'is_active_in_window', 'is_active_in_prior_window', 'is_new_in_window',
+               'cohort_month', 'tenure_days', 'recency_days', 'avg_days_between_purchases', 'segment_dimension',
+               'segment_value'] + clv_prediction_columns()) }}
+{% endmacro %}
+
+
+{% macro clv_personal_columns(table_name) %}
+    {#- Columns of a raw table that hold personal data (the raw contract marks customers.email): they
+        never leave staging, and a quarantined row's content shows them redacted. -#}
+    {{ return({'customers': ['email']}.get(table_name, [])) }}
 {% endmacro %}
 
 

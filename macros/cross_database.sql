@@ -30,25 +30,39 @@
     {{ return(adapter.dispatch('clv_try_number', 'clv')(expression)) }}
 {% endmacro %}
 
+{#- A number is decimal text with an optional exponent of at most three digits; one beyond the
+    double range (1e400) does not parse either: null, as for nan and inf. -#}
+{% macro clv_number_pattern() %}{{ return('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?') }}{% endmacro %}
+
+{% macro clv_largest_double() %}{{ return('1.7976931348623157e308') }}{% endmacro %}
+
 {% macro default__clv_try_number(expression) -%}
-    {#- Decimal text to a finite double; null when it does not parse (nan and inf do not). -#}
     case
-        when {{ expression }} ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$'
-            then cast({{ expression }} as {{ clv_type_double() }})
+        when {{ expression }} ~ '^{{ clv_number_pattern() }}$'
+            then case
+                when abs(cast({{ expression }} as numeric)) <= {{ clv_largest_double() }}
+                    then cast({{ expression }} as {{ clv_type_double() }})
+            end
     end
 {%- endmacro %}
 
 {% macro spark__clv_try_number(expression) -%}
     case
-        when {{ expression }} rlike '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$'
-            then cast({{ expression }} as {{ clv_type_double() }})
+        when {{ expression }} rlike '^{{ clv_number_pattern() }}$'
+            then case
+                when abs(cast({{ expression }} as {{ clv_type_double() }})) <= {{ clv_largest_double() }}
+                    then cast({{ expression }} as {{ clv_type_double() }})
+            end
     end
 {%- endmacro %}
 
 {% macro duckdb__clv_try_number(expression) -%}
     case
-        when regexp_full_match({{ expression }}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?')
-            then cast({{ expression }} as {{ clv_type_double() }})
+        when regexp_full_match({{ expression }}, '{{ clv_number_pattern() }}')
+            then case
+                when abs(cast({{ expression }} as {{ clv_type_double() }})) <= {{ clv_largest_double() }}
+                    then cast({{ expression }} as {{ clv_type_double() }})
+            end
     end
 {%- endmacro %}
 

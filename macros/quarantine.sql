@@ -4,15 +4,31 @@
     key disagree. The base model then names the first reason that applies, or null for a clean row.
 #}
 
-{% macro clv_raw_row(columns) -%}
-    {#- The raw row's content as text: column=value pairs, null spelled out. -#}
+{% macro clv_raw_row(columns, redacted=[]) -%}
+    {#- The raw row's content as text: column=value pairs, null spelled out. A personal column in
+        `redacted` shows as <redacted N> instead, N numbering the distinct values of the row's key
+        (the model computes <column>_variant), so quarantined copies that differ only there can
+        still be told apart, and a rebuild of the same data gives the same text. -#}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- do parts.append("'" ~ column ~ "='") -%}
-        {%- do parts.append("coalesce(" ~ column ~ ", 'null')") -%}
+        {%- if column in redacted -%}
+            {%- do parts.append("case when " ~ column ~ " is null then 'null' else " ~ dbt.concat(["'<redacted '", dbt.cast(column ~ '_variant', dbt.type_string()), "'>'"]) ~ " end") -%}
+        {%- else -%}
+            {%- do parts.append("coalesce(" ~ column ~ ", 'null')") -%}
+        {%- endif -%}
         {%- if not loop.last %}{% do parts.append("' | '") %}{% endif -%}
     {%- endfor -%}
-    {{ dbt.concat(parts) }}
+    {#- a raw CSV line that could not be split into columns is described by the source select instead -#}
+    coalesce(malformed_line, {{ dbt.concat(parts) }})
+{%- endmacro %}
+
+
+{% macro clv_is_implausible(expressions) -%}
+    {#- True when any of the amounts exceeds max_plausible_amount in absolute value (no shop has such an
+        order, cost or rate; it would swamp every sum downstream). -#}
+    {%- set bound = clv_var('max_plausible_amount') -%}
+    ({% for expression in expressions %}abs({{ expression }}) > {{ bound }}{{ ' or ' if not loop.last }}{% endfor %})
 {%- endmacro %}
 
 
@@ -58,9 +74,37 @@
 {%- endmacro %}
 
 
-{% macro clv_raw_row_if_quarantined() -%}
+{% macro clv_raw_row_if_quarantined(column='raw_row') -%}
     {#- A base model keeps the raw text of its quarantined rows only (they have nothing else to show);
         a clean row's content is its typed columns. Materialising the text of every raw row cost
         about a quarter of the base models' time at 10M orders. -#}
-    case when quarantine_reason is not null then raw_row end as raw_row
+    case when quarantine_reason is not null then {{ column }} end as raw_row
 {%- endmacro %}
+
+
+{% macro clv_stop_without_clean_orders(relation) %}
+    {#- Post-hook of base_raw__orders: with no clean order there is nothing to compute, so the run stops
+        here with the file, the row count and the top quarantine reasons, rather than on a failing test
+        deep in the DAG (e.g. "orders: 0 of 1,204 rows are clean: 1,204 unparseable_timestamp"). -#}
+    {%- if not execute -%}{{ return('select 1 as orders_checked') }}{%- endif -%}
+    {%- set counts = run_query(
+        "select quarantine_reason, count(*) as rows_with_reason from " ~ relation
+        ~ " group by quarantine_reason order by case when quarantine_reason is null then 0 else 1 end, 2 desc, 1") -%}
+    {%- set tally = {'total': 0, 'clean': 0} -%}
+    {%- set reasons = [] -%}
+    {%- for row in counts.rows -%}
+        {%- do tally.update({'total': tally.total + row[1]}) -%}
+        {%- if row[0] is none -%}
+            {%- do tally.update({'clean': row[1]}) -%}
+        {%- elif reasons | length < 3 -%}
+            {%- do reasons.append('{:,}'.format(row[1]) ~ ' ' ~ row[0]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set total = tally.total -%}
+    {%- if tally.clean == 0 -%}
+        {%- set where = (clv_var('raw_data_dir') ~ '/orders.csv (or .parquet, or the folder orders/)') if clv_var('raw_data_dir') is not none else source('raw', 'orders') -%}
+        {%- set detail = (': ' ~ (reasons | join(', ')) ~ ' (each row with its reason is in the table ' ~ relation ~ ')') if total > 0 else ': the table has a header and no data rows' -%}
+        {{ exceptions.raise_compiler_error("orders: 0 of " ~ '{:,}'.format(total) ~ " rows are clean" ~ detail ~ ". Read from " ~ where ~ ".") }}
+    {%- endif -%}
+    {{ return('select 1 as orders_checked') }}
+{% endmacro %}

@@ -14,6 +14,18 @@
 
 
 {% macro clv_register_raw_files() %}
+    {#-
+        raw_data_dir mode (an on-run-start hook): each table is one of <table>.csv, <table>.parquet, or a
+        folder <table>/ of .csv or .parquet files (daily deliveries, read together by column name).
+        - Parquet files are exposed as a view.
+        - CSV files are loaded into a table, file by file, with DuckDB's rejects store: a line the
+          parser cannot split into the header's columns (a field too many or too few, an unclosed
+          quote) is not dropped but kept in <table>__malformed with its file and line number, and the
+          base model quarantines it as malformed_row. Quoting is RFC 4180 ("), the separator is detected.
+        - A file that is not in raw_file_encoding (bytes that do not decode) stops the run with the file,
+          the line and the var to set; a file of zero bytes is skipped (and an orders folder holding
+          nothing else stops the run).
+    -#}
     {%- set raw_dir = clv_var('raw_data_dir') -%}
     {%- if raw_dir is none or not execute -%}
         {{ return('select 1 as raw_files_registered') }}
@@ -21,30 +33,68 @@
     {%- set dir = raw_dir.rstrip('/') | replace("'", "''") -%}
     {%- set raw_schema = clv_raw_schema() -%}
     {%- do run_query('create schema if not exists ' ~ raw_schema) -%}
+    {%- set loaded = [] -%}
     {%- for table in clv_raw_tables() -%}
-        {#- One of: <table>.csv, <table>.parquet, or a folder <table>/ of .csv or .parquet files (daily deliveries). -#}
+        {%- set target = raw_schema ~ '.' ~ table -%}
+        {%- set malformed = raw_schema ~ '.' ~ table ~ '__malformed' -%}
+        {%- set previous = run_query("select table_type from information_schema.tables where table_schema = '" ~ raw_schema ~ "' and table_name = '" ~ table ~ "'") -%}
+        {%- if previous.rows -%}
+            {%- do run_query(('drop view ' if previous.rows[0][0] == 'VIEW' else 'drop table ') ~ target) -%}
+        {%- endif -%}
+        {%- do run_query('create or replace table ' ~ malformed ~ ' (file_name varchar, line_number bigint, line_text varchar)') -%}
         {%- set found = run_query(
             "select 'file' as layout, file from glob('" ~ dir ~ "/" ~ table ~ ".csv')"
             ~ " union all select 'file', file from glob('" ~ dir ~ "/" ~ table ~ ".parquet')"
             ~ " union all (select 'folder', '" ~ dir ~ "/" ~ table ~ "/*.csv' from glob('" ~ dir ~ "/" ~ table ~ "/*.csv') limit 1)"
             ~ " union all (select 'folder', '" ~ dir ~ "/" ~ table ~ "/*.parquet' from glob('" ~ dir ~ "/" ~ table ~ "/*.parquet') limit 1)"
             ~ " order by 2") -%}
-        {%- do run_query('drop view if exists ' ~ raw_schema ~ '.' ~ table) -%}
         {%- if found.rows | length > 1 -%}
             {{ exceptions.raise_compiler_error("raw_data_dir " ~ raw_dir ~ " holds more than one of " ~ table ~ ".csv, " ~ table ~ ".parquet and the folder " ~ table ~ "/: keep one of them.") }}
-        {%- elif found.rows | length == 1 -%}
+        {%- elif found.rows | length == 1 and found.rows[0][1].endswith('.parquet') -%}
             {%- set path = found.rows[0][1] | replace("'", "''") -%}
-            {%- if path.endswith('.csv') -%}
-                {%- set reader = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true, union_by_name = true)" -%}
-            {%- else -%}
-                {%- set reader = "read_parquet('" ~ path ~ "', union_by_name = true)" -%}
-            {%- endif -%}
-            {%- do run_query('create view ' ~ raw_schema ~ '.' ~ table ~ ' as select * from ' ~ reader) -%}
-        {%- elif table == 'orders' -%}
-            {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': " ~ raw_dir ~ " has no orders.csv or orders.parquet. Accepted values: a folder holding at least orders.csv (order_id, customer_id, ordered_at, order_total) or orders.parquet.") }}
+            {%- do run_query("create view " ~ target ~ " as select * from read_parquet('" ~ path ~ "', union_by_name = true)") -%}
+            {%- do loaded.append(table) -%}
+        {%- elif found.rows | length == 1 and _clv_load_csv_files(table, found.rows[0][1], target, malformed) | int > 0 -%}
+            {%- do loaded.append(table) -%}
+        {%- endif -%}
+        {%- if table == 'orders' and 'orders' not in loaded -%}
+            {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': " ~ raw_dir ~ " has no orders file with content (orders.csv, orders.parquet, or a folder orders/ of such files; a file of zero bytes does not count). Accepted values: a folder holding at least orders.csv with the columns order_id, customer_id, ordered_at, order_total.") }}
         {%- endif -%}
     {%- endfor -%}
     {{ return('select 1 as raw_files_registered') }}
+{% endmacro %}
+
+
+{% macro _clv_load_csv_files(table, pattern, target, malformed) %}
+    {#- Loads the CSV file(s) matching pattern into the table target (columns united by name), and their
+        unreadable lines into malformed. -#}
+    {%- set encoding = clv_var('raw_file_encoding') -%}
+    {%- set files = run_query("select filename, size from read_blob('" ~ (pattern | replace("'", "''")) ~ "') order by filename") -%}
+    {%- set parts = [] -%}
+    {%- for file in files.rows -%}
+        {%- if file[1] > 0 -%}
+            {%- set part = target ~ '__part_' ~ loop.index -%}
+            {%- set path = file[0] | replace("'", "''") -%}
+            {%- do run_query("drop table if exists clv_csv_rejects; drop table if exists clv_csv_scans") -%}
+            {%- do run_query("create or replace table " ~ part ~ " as select * from read_csv('" ~ path ~ "', header = true, all_varchar = true,"
+                ~ " quote = '\"', escape = '\"', encoding = '" ~ encoding ~ "', store_rejects = true,"
+                ~ " rejects_table = 'clv_csv_rejects', rejects_scan = 'clv_csv_scans')") -%}
+            {%- set undecodable = run_query("select min(line) from clv_csv_rejects where error_type like '%ENCODING%' or error_type like '%UNICODE%'") -%}
+            {%- if undecodable.rows[0][0] is not none -%}
+                {%- do run_query("drop table if exists " ~ part) -%}
+                {{ exceptions.raise_compiler_error("The raw file " ~ file[0] ~ " is not " ~ encoding ~ " encoded (line " ~ undecodable.rows[0][0] ~ " does not decode). Set the var raw_file_encoding to the file's encoding, e.g. --vars '{raw_data_dir: ..., raw_file_encoding: latin-1}'. Accepted values: utf-8, utf-16, latin-1.") }}
+            {%- endif -%}
+            {%- do run_query("insert into " ~ malformed ~ " select distinct '" ~ path ~ "', line, " ~ ("null" if clv_personal_columns(table) else "csv_line") ~ " from clv_csv_rejects") -%}
+            {%- do parts.append(part) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if parts -%}
+        {%- set union = [] -%}
+        {%- for part in parts -%}{%- do union.append('select * from ' ~ part) -%}{%- endfor -%}
+        {%- do run_query('create table ' ~ target ~ ' as ' ~ (union | join(' union all by name '))) -%}
+        {%- for part in parts -%}{%- do run_query('drop table ' ~ part) -%}{%- endfor -%}
+    {%- endif -%}
+    {{ return(parts | length) }}
 {% endmacro %}
 
 
@@ -60,6 +110,9 @@
         their case or type in the raw table. An absent optional table gives an empty result with the
         same columns; an absent optional column gives nulls. The orders table and the
         required_columns must exist, or the build stops with a message naming what is missing.
+        A last column, malformed_line, is null except on the lines of a raw CSV file that could not be
+        split into its columns (raw_data_dir mode): there it describes the line (file, number, text;
+        no text for a table with personal data) and every other column is null.
     -#}
     {%- set relation = source('raw', table_name) -%}
     {%- if clv_uses_demo_seeds() -%}
@@ -86,9 +139,19 @@
                 {%- if column not in present -%}{%- do missing.append(column) -%}{%- endif -%}
             {%- endfor -%}
             {%- if missing -%}
-                {{ exceptions.raise_compiler_error("The raw table " ~ table_name ~ " at " ~ relation ~ " lacks the required column(s) " ~ (missing | join(', ')) ~ "; it has: " ~ (present.keys() | list | join(', ')) ~ ".") }}
+                {%- set where = (clv_var('raw_data_dir') ~ '/' ~ table_name ~ '.csv (or .parquet, or the folder ' ~ table_name ~ '/)') if clv_var('raw_data_dir') is not none else relation -%}
+                {%- set names = present.keys() | list -%}
+                {%- set hint = '' -%}
+                {%- if names | length == 1 and (names[0] is search('[,;|\t]')) -%}
+                    {%- set hint = ' The file was read as a single column: its separator could not be detected (a header of one column, or lines that disagree on the number of fields throughout).' -%}
+                {%- endif -%}
+                {{ exceptions.raise_compiler_error("The raw table " ~ table_name ~ " at " ~ where ~ " lacks the required column(s) " ~ (missing | join(', ')) ~ "; it has: " ~ (names | join(', ')) ~ "." ~ hint) }}
             {%- endif -%}
         {%- endif -%}
+    {%- endif %}
+    {%- set malformed = none -%}
+    {%- if execute and relation.schema is not none and clv_var('raw_data_dir') is not none -%}
+        {%- set malformed = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=table_name ~ '__malformed') -%}
     {%- endif %}
     select
     {%- for column in columns %}
@@ -96,13 +159,24 @@
         nullif(trim(cast({{ adapter.quote(present[column]) }} as {{ dbt.type_string() }})), '') as {{ column }}
         {%- else %}
         cast(null as {{ dbt.type_string() }}) as {{ column }}
-        {%- endif %}{{ ',' if not loop.last }}
+        {%- endif %},
     {%- endfor %}
+        cast(null as {{ dbt.type_string() }}) as malformed_line
     {%- if existing is not none %}
     from {{ existing }}
     {%- else %}
     {{ clv_empty_from() }}
     where 1 = 0
+    {%- endif %}
+    {%- if malformed is not none %}
+    union all
+    select
+        {%- for column in columns %}
+        cast(null as {{ dbt.type_string() }}) as {{ column }},
+        {%- endfor %}
+        'line ' || cast(line_number as {{ dbt.type_string() }}) || ' of ' || file_name || ': '
+        || coalesce(line_text, 'content withheld (the table holds personal data)') as malformed_line
+    from {{ malformed }}
     {%- endif %}
 {% endmacro %}
 

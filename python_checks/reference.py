@@ -18,7 +18,7 @@ import pandas as pd
 
 TABLE_COLUMNS = {
     "orders": ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"],
-    "order_items": ["order_id", "product_id", "quantity", "unit_price"],
+    "order_items": ["order_id", "product_id", "quantity", "unit_price", "order_item_id"],
     "product_costs": ["product_id", "valid_from", "unit_cost"],
     "refunds": ["refund_id", "order_id", "refunded_at", "amount"],
     "customers": ["customer_id", "created_at", "email", "country", "acquisition_channel"],
@@ -27,7 +27,8 @@ TABLE_COLUMNS = {
     "inventory": ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
 }
 STATUSES = {"placed", "shipped", "completed", "returned", "cancelled"}
-NUMBER = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$")
+NUMBER = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?$")
+BUILTIN_DIMENSIONS = ["acquisition_channel", "country", "cohort_year"]
 
 
 @dataclass
@@ -43,22 +44,61 @@ class Config:
     segment_dimensions: list = field(default_factory=lambda: ["acquisition_channel", "country", "cohort_year"])
     overdue_factor: float = 2.0
     future_date_cutoff: str | None = None
+    max_plausible_amount: float = 1e12
+    raw_file_encoding: str = "utf-8"
+
+    @property
+    def custom_dimensions(self) -> list[str]:
+        return [d for d in self.segment_dimensions if d not in BUILTIN_DIMENSIONS]
 
 
 # ---------------------------------------------------------------------------------------------
 # reading and typing
 
 
-def _read_table_files(raw_dir: Path, name: str) -> pd.DataFrame | None:
+def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
+    """A CSV file as text. A line whose field count differs from the header's is kept as a row of its own
+    with every column empty and `malformed_line` describing it (file, line number, text)."""
+    import csv
+
+    text = path.read_bytes().decode(encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    sample = text[:65536]
+    try:
+        delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;|\t").delimiter
+    except csv.Error:  # a header of one column
+        delimiter = ","
+    lines = list(csv.reader(text.splitlines(keepends=True), delimiter=delimiter, quotechar='"', doublequote=True))
+    if not lines:
+        return pd.DataFrame()
+    header = [name.strip() for name in lines[0]]
+    rows, malformed = [], []
+    physical = text.splitlines()
+    for number, fields in enumerate(lines[1:], start=2):
+        if not fields:
+            continue
+        if len(fields) == len(header):
+            rows.append(fields)
+        else:
+            malformed.append(f"line {number} of {path}: {physical[number - 1]}")
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    frame["malformed_line"] = None
+    extra = pd.DataFrame({"malformed_line": malformed})
+    return pd.concat([frame, extra], ignore_index=True).fillna("") if malformed else frame.assign(malformed_line="")
+
+
+def _read_table_files(raw_dir: Path, name: str, encoding: str = "utf-8") -> pd.DataFrame | None:
     """<name>.csv, <name>.parquet, or a folder <name>/ of .csv or .parquet files (as the project reads them)."""
     files = sorted([*raw_dir.glob(f"{name}.csv"), *raw_dir.glob(f"{name}.parquet"),
                     *raw_dir.glob(f"{name}/*.csv"), *raw_dir.glob(f"{name}/*.parquet")])
+    files = [path for path in files if path.stat().st_size > 0]  # a file of zero bytes is skipped
     if not files:
         return None
     frames = []
     for path in files:
         if path.suffix == ".csv":
-            frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
+            frames.append(_read_csv(path, encoding))
         else:
             frame = pd.read_parquet(path)
             for column in frame.columns:  # typed Parquet columns are read as text, as the project casts them
@@ -69,14 +109,16 @@ def _read_table_files(raw_dir: Path, name: str) -> pd.DataFrame | None:
     return pd.concat(frames, ignore_index=True)
 
 
-def read_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
+def read_raw(raw_dir: Path, cfg: Config | None = None) -> dict[str, pd.DataFrame]:
     """Every contract table as text: lower-cased column names, trimmed values, '' as missing.
 
     Text columns keep pandas' own string dtype (Arrow-backed; missing values are NaN): as Python
     objects, the raw text of 10M orders and their lines alone took more than 16 GB."""
+    cfg = cfg or Config()
     tables = {}
     for name, columns in TABLE_COLUMNS.items():
-        df = _read_table_files(Path(raw_dir), name)
+        columns = columns + (cfg.custom_dimensions if name == "customers" else []) + ["malformed_line"]
+        df = _read_table_files(Path(raw_dir), name, cfg.raw_file_encoding)
         if df is not None:
             df.columns = [c.strip().lower() for c in df.columns]
         else:
@@ -94,7 +136,8 @@ def read_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
 def to_number(value):
     if not isinstance(value, str) or not NUMBER.match(value):
         return np.nan
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else np.nan  # beyond the double range: not a number
 
 
 @functools.lru_cache(maxsize=1 << 16)  # bounded: at 10M orders nearly every timestamp is distinct
@@ -164,27 +207,38 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     quarantined = []
     clean_tables = {}
 
+    bound = cfg.max_plausible_amount
+
+    def implausible(*values):
+        return pd.concat([value.abs() > bound for value in values], axis=1).any(axis=1)
+
+    def flags(name, key):
+        columns = TABLE_COLUMNS[name] + (cfg.custom_dimensions if name == "customers" else []) + ["malformed_line"]
+        return row_flags(raw[name], columns, key)
+
     def finish(name, df, rules):
         df = df.copy()
+        rules = [("malformed_row", df.malformed_line.notna()), *rules]
         df["reason"] = first_reason(rules, df.index)
         quarantined.append(pd.DataFrame({"source_table": name, "quarantine_reason": df.loc[df.reason.notna(), "reason"]}))
         clean_tables[name] = df[df.reason.isna()].drop(columns=["reason"]).reset_index(drop=True)
 
     # fx_rates
-    df = row_flags(raw["fx_rates"], TABLE_COLUMNS["fx_rates"], ["rate_date", "currency"])
+    df = flags("fx_rates", ["rate_date", "currency"])
     df["currency_clean"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else None)
     df["rate_date_p"] = df["rate_date"].map(to_date).astype("datetime64[ns]")
     df["rate_p"] = df["rate_to_reporting"].map(to_number).astype(float)
     finish("fx_rates", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_fx_rate", df.conflict), ("null_currency", df.currency.isna()),
-        ("unparseable_timestamp", df.rate_date_p.isna()), ("unparseable_number", df.rate_p.isna()), ("negative_amount", df.rate_p <= 0),
+        ("unparseable_timestamp", df.rate_date_p.isna()), ("unparseable_number", df.rate_p.isna()),
+        ("implausible_amount", implausible(df.rate_p)), ("negative_amount", df.rate_p <= 0),
         ("future_dated", df.rate_date_p > cutoff)])
     fx = clean_tables["fx_rates"].rename(columns={"rate_date": "raw_rate_date"})
     fx = pd.DataFrame({"currency": fx["currency_clean"], "rate_date": fx["rate_date_p"], "rate_to_reporting": fx["rate_p"].astype(float)})
     clean_tables["fx_rates"] = fx
 
     # orders
-    df = row_flags(raw["orders"], TABLE_COLUMNS["orders"], ["order_id"])
+    df = flags("orders", ["order_id"])
     df["ordered_at_p"] = df["ordered_at"].map(to_timestamp).astype("datetime64[ns]")
     df["order_date"] = df["ordered_at_p"].dt.normalize()
     df["order_total_p"] = df["order_total"].map(to_number).astype(float)
@@ -194,59 +248,63 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     finish("orders", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_order_id", df.conflict), ("null_order_id", df.order_id.isna()),
         ("null_customer_id", df.customer_id.isna()), ("unparseable_timestamp", df.ordered_at_p.isna()),
-        ("unparseable_number", df.order_total_p.isna()), ("negative_amount", df.order_total_p < 0),
+        ("unparseable_number", df.order_total_p.isna()), ("implausible_amount", implausible(df.order_total_p, df.order_total_p * df.fx_rate)),
+        ("negative_amount", df.order_total_p < 0),
         ("unknown_status", ~df.status_p.isin(STATUSES)), ("missing_fx_rate", df.fx_rate.isna()),
         ("future_dated", df.order_date > cutoff)])
     orders = clean_tables["orders"]
     clean_orders = set(orders["order_id"])
 
     # order_items
-    df = row_flags(raw["order_items"], TABLE_COLUMNS["order_items"], [])
+    df = flags("order_items", ["order_id", "order_item_id"])
     df["quantity_p"] = df["quantity"].map(to_number).astype(float)
     df["unit_price_p"] = df["unit_price"].map(to_number).astype(float)
     finish("order_items", df, [
-        ("duplicate_row", df.copy_number > 1), ("null_order_id", df.order_id.isna()), ("null_product_id", df.product_id.isna()),
-        ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
+        ("duplicate_row", df.copy_number > 1), ("conflicting_order_item_id", df.conflict), ("null_order_id", df.order_id.isna()),
+        ("null_product_id", df.product_id.isna()), ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
+        ("implausible_amount", implausible(df.quantity_p, df.unit_price_p)),
         ("negative_amount", (df.quantity_p <= 0) | (df.unit_price_p < 0)), ("orphan_item", ~df.order_id.isin(clean_orders))])
 
     # product_costs
-    df = row_flags(raw["product_costs"], TABLE_COLUMNS["product_costs"], ["product_id", "valid_from"])
+    df = flags("product_costs", ["product_id", "valid_from"])
     df["valid_from_p"] = df["valid_from"].map(to_date).astype("datetime64[ns]")
     df["unit_cost_p"] = df["unit_cost"].map(to_number).astype(float)
     finish("product_costs", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_cost", df.conflict), ("null_product_id", df.product_id.isna()),
-        ("unparseable_timestamp", df.valid_from_p.isna()), ("unparseable_number", df.unit_cost_p.isna()), ("negative_amount", df.unit_cost_p < 0)])
+        ("unparseable_timestamp", df.valid_from_p.isna()), ("unparseable_number", df.unit_cost_p.isna()),
+        ("implausible_amount", implausible(df.unit_cost_p)), ("negative_amount", df.unit_cost_p < 0)])
 
     # refunds
-    df = row_flags(raw["refunds"], TABLE_COLUMNS["refunds"], ["refund_id"])
+    df = flags("refunds", ["refund_id"])
     df["refunded_at_p"] = df["refunded_at"].map(to_timestamp).astype("datetime64[ns]")
     df["amount_p"] = df["amount"].map(to_number).astype(float)
     finish("refunds", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_refund_id", df.conflict), ("null_refund_id", df.refund_id.isna()),
         ("null_order_id", df.order_id.isna()), ("unparseable_timestamp", df.refunded_at.notna() & df.refunded_at_p.isna()),
-        ("unparseable_number", df.amount_p.isna()), ("negative_amount", df.amount_p < 0),
+        ("unparseable_number", df.amount_p.isna()), ("implausible_amount", implausible(df.amount_p)), ("negative_amount", df.amount_p < 0),
         ("future_dated", df.refunded_at_p.dt.normalize() > cutoff), ("orphan_refund", ~df.order_id.isin(clean_orders))])
 
     # customers
-    df = row_flags(raw["customers"], TABLE_COLUMNS["customers"], ["customer_id"])
+    df = flags("customers", ["customer_id"])
     df["created_at_p"] = df["created_at"].map(to_timestamp).astype("datetime64[ns]")
     finish("customers", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_customer_id", df.conflict), ("null_customer_id", df.customer_id.isna()),
         ("unparseable_timestamp", df.created_at.notna() & df.created_at_p.isna()), ("future_dated", df.created_at_p.dt.normalize() > cutoff)])
 
     # marketing_spend
-    df = row_flags(raw["marketing_spend"], TABLE_COLUMNS["marketing_spend"], [])
+    df = flags("marketing_spend", [])
     df["spend_date_p"] = df["spend_date"].map(to_date).astype("datetime64[ns]")
     df["amount_p"] = df["amount"].map(to_number).astype(float)
     df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
     df["fx_rate"] = fx_lookup(df, "spend_date_p", fx, rep)
     finish("marketing_spend", df, [
         ("duplicate_row", df.copy_number > 1), ("null_channel", df.channel.isna()), ("unparseable_timestamp", df.spend_date_p.isna()),
-        ("unparseable_number", df.amount_p.isna()), ("negative_amount", df.amount_p < 0), ("missing_fx_rate", df.fx_rate.isna()),
+        ("unparseable_number", df.amount_p.isna()), ("implausible_amount", implausible(df.amount_p, df.amount_p * df.fx_rate)),
+        ("negative_amount", df.amount_p < 0), ("missing_fx_rate", df.fx_rate.isna()),
         ("future_dated", df.spend_date_p > cutoff)])
 
     # inventory
-    df = row_flags(raw["inventory"], TABLE_COLUMNS["inventory"], ["period_start"])
+    df = flags("inventory", ["period_start"])
     for c in ["period_start", "period_end"]:
         df[c + "_p"] = df[c].map(to_date).astype("datetime64[ns]")
     for c in ["beginning_inventory", "purchases", "ending_inventory"]:
@@ -255,6 +313,7 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     finish("inventory", df, [
         ("duplicate_row", df.copy_number > 1), ("conflicting_period_start", df.conflict),
         ("unparseable_timestamp", df.period_start_p.isna() | df.period_end_p.isna()), ("unparseable_number", nums.isna().any(axis=1)),
+        ("implausible_amount", implausible(*(nums[c] for c in nums.columns))),
         ("negative_amount", (nums < 0).any(axis=1)), ("invalid_period", df.period_end_p < df.period_start_p),
         ("future_dated", df.period_start_p > cutoff)])
 
@@ -280,7 +339,7 @@ def ntile5(frame: pd.DataFrame, sort_cols: list[str], ascending: list[bool]) -> 
 def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = None) -> dict[str, pd.DataFrame]:
     cfg = cfg or Config()
     run_ts = pd.Timestamp(run_date) if run_date else pd.Timestamp.now().normalize()
-    cleaned = clean(read_raw(raw_dir), cfg, run_ts)
+    cleaned = clean(read_raw(raw_dir, cfg), cfg, run_ts)
     t = cleaned.clean
     dgm = cfg.default_gross_margin
 
@@ -330,6 +389,7 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
         "customer_id": customers_raw["customer_id"],
         "acquisition_channel": customers_raw["acquisition_channel"].map(lambda v: v.lower() if isinstance(v, str) else "unknown"),
         "country": customers_raw["country"].map(lambda v: v.upper() if isinstance(v, str) else "unknown"),
+        **{column: customers_raw[column].map(lambda v: v if isinstance(v, str) else "unknown") for column in cfg.custom_dimensions},
     }).set_index("customer_id")
 
     g = purchases.groupby("customer_id")
@@ -341,6 +401,8 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     })
     cust["acquisition_channel"] = cust.index.map(lambda c: attrs["acquisition_channel"].get(c, "unknown"))
     cust["country"] = cust.index.map(lambda c: attrs["country"].get(c, "unknown"))
+    for column in cfg.custom_dimensions:
+        cust[column] = cust.index.map(lambda c, column=column: attrs[column].get(c, "unknown"))
     cust["cohort_year"] = cust.first_purchase_date.dt.year
     cust["cohort_month"] = cust.first_purchase_date.dt.to_period("M").dt.to_timestamp()
     cust["is_new"] = cust.first_purchase_date > w_start
@@ -427,7 +489,10 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
     segments = [("all", cust.assign(_v="all"))] + [(d, cust.assign(_v=cust[d].astype(str))) for d in cfg.segment_dimensions]
     rows = []
     for dim, frame in segments:
-        for value, s in frame.groupby("_v"):
+        groups = list(frame.groupby("_v"))
+        if dim == "all" and not groups:  # no purchase on or before as_of: the whole business, empty
+            groups = [("all", frame)]
+        for value, s in groups:
             prior = int(s.active_w0.sum())
             retained = int((s.active_w0 & s.active_w).sum())
             row = {

@@ -45,3 +45,12 @@ where
     and ({{ where }})
     {%- endif %}
 {% endtest %}
+
+
+{% test accepted_segment_dimensions(model, column_name) %}
+    {#- segment_dimension is `all` or one of the segment_dimensions var (built-in or a shop's own customer column). -#}
+    {%- set accepted = ['all'] + clv_var('segment_dimensions') -%}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is null or {{ column_name }} not in ('{{ accepted | join("', '") }}')
+{% endtest %}

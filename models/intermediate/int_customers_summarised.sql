@@ -63,6 +63,9 @@ final as (
         purchase_history.customer_id,
         coalesce(customers.acquisition_channel, 'unknown') as acquisition_channel,
         coalesce(customers.country, 'unknown') as country,
+        {%- for column in clv_custom_segment_columns() %}
+            coalesce(customers.{{ column }}, 'unknown') as {{ column }},
+        {%- endfor %}
         cast(extract(year from purchase_history.first_purchase_date) as {{ dbt.type_int() }}) as cohort_year,
         cast({{ dbt.date_trunc('month', 'purchase_history.first_purchase_date') }} as date) as cohort_month,
         purchase_history.first_purchase_date,

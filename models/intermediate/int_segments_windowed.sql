@@ -63,6 +63,35 @@ segment_counts as (
 
 ),
 
+segments_with_business as (
+
+    select * from segment_counts
+
+    union all
+
+    -- the whole business is published even when no customer has a purchase on or before as_of
+    select
+        'all' as segment_dimension,
+        'all' as segment_value,
+        cast(0 as {{ dbt.type_bigint() }}) as customers,
+        cast(0 as {{ dbt.type_bigint() }}) as active_customers,
+        cast(0 as {{ dbt.type_bigint() }}) as orders,
+        cast(0 as {{ clv_type_double() }}) as revenue,
+        cast(0 as {{ clv_type_double() }}) as cogs,
+        cast(0 as {{ dbt.type_bigint() }}) as prior_window_customers,
+        cast(0 as {{ dbt.type_bigint() }}) as retained_customers,
+        cast(0 as {{ dbt.type_bigint() }}) as new_customers,
+        cast(null as {{ clv_type_double() }}) as predicted_clv_per_customer,
+        cast(null as {{ clv_type_double() }}) as predicted_clv_total
+    from (
+        select count(*) as business_rows
+        from segment_counts
+        where segment_dimension = 'all'
+    ) as business
+    where business.business_rows = 0
+
+),
+
 spend_in_window as (
 
     select
@@ -92,34 +121,37 @@ spend_total as (
 final as (
 
     select
-        segment_counts.segment_dimension,
-        segment_counts.segment_value,
-        segment_counts.customers,
-        segment_counts.active_customers,
-        segment_counts.orders,
-        segment_counts.revenue,
-        segment_counts.cogs,
-        segment_counts.prior_window_customers,
-        segment_counts.retained_customers,
-        segment_counts.new_customers,
-        segment_counts.predicted_clv_per_customer,
-        segment_counts.predicted_clv_total,
+        segments_with_business.segment_dimension,
+        segments_with_business.segment_value,
+        segments_with_business.customers,
+        segments_with_business.active_customers,
+        segments_with_business.orders,
+        segments_with_business.revenue,
+        segments_with_business.cogs,
+        segments_with_business.prior_window_customers,
+        segments_with_business.retained_customers,
+        segments_with_business.new_customers,
+        segments_with_business.predicted_clv_per_customer,
+        segments_with_business.predicted_clv_total,
         case
             when spend_data.spend_rows = 0 then null
-            when segment_counts.segment_dimension = 'all'
+            when segments_with_business.segment_dimension = 'all'
                 then spend_total.total_acquisition_spend
             -- customers without a known channel cannot be matched to spend: no CAC rather than a free one
-            when segment_counts.segment_dimension = 'acquisition_channel' and segment_counts.segment_value = 'unknown' then null
-            when segment_counts.segment_dimension = 'acquisition_channel'
+            when
+                segments_with_business.segment_dimension = 'acquisition_channel'
+                and segments_with_business.segment_value = 'unknown'
+                then null
+            when segments_with_business.segment_dimension = 'acquisition_channel'
                 then coalesce(spend_in_window.acquisition_spend, 0)
         end as acquisition_spend
-    from segment_counts
+    from segments_with_business
     cross join spend_data
     cross join spend_total
     left join spend_in_window
         on
-            segment_counts.segment_dimension = 'acquisition_channel'
-            and segment_counts.segment_value = spend_in_window.channel
+            segments_with_business.segment_dimension = 'acquisition_channel'
+            and segments_with_business.segment_value = spend_in_window.channel
 
 )
 

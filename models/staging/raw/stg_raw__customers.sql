@@ -14,6 +14,9 @@ final as (
         created_at,
         email,
         coalesce(country, 'unknown') as country,
+        {%- for column in clv_custom_segment_columns() %}
+            coalesce({{ column }}, 'unknown') as {{ column }},
+        {%- endfor %}
         coalesce(acquisition_channel, 'unknown') as acquisition_channel
     from customers
 

@@ -1,10 +1,11 @@
-{%- set raw_columns = ['customer_id', 'created_at', 'email', 'country', 'acquisition_channel'] -%}
+{%- set custom_columns = clv_custom_segment_columns() -%}
+{%- set raw_columns = ['customer_id', 'created_at', 'email', 'country', 'acquisition_channel'] + custom_columns -%}
 
 with
 
 source as (
 
-    {{ raw_source_select('customers', raw_columns, required_columns=['customer_id']) }}
+    {{ raw_source_select('customers', raw_columns, required_columns=['customer_id'] + custom_columns) }}
 
 ),
 
@@ -22,8 +23,19 @@ rows_checked as (
 
     select
         *,
-        {{ clv_row_checks(['customer_id']) }}
+        {{ clv_row_checks(['customer_id']) }},
+        -- personal data stays out of the published content: each distinct email of a key is numbered instead
+        dense_rank() over (partition by customer_id order by email) as email_variant
     from rows_described
+
+),
+
+rows_redacted as (
+
+    select
+        *,
+        {{ clv_raw_row(raw_columns, redacted=clv_personal_columns('customers')) }} as published_raw_row
+    from rows_checked
 
 ),
 
@@ -36,11 +48,15 @@ typed as (
         lower(email) as email,
         upper(country) as country,
         lower(acquisition_channel) as acquisition_channel,
+        {%- for column in custom_columns %}
+            {{ column }},
+        {%- endfor %}
         raw_key,
-        raw_row,
+        published_raw_row,
+        malformed_line,
         copy_number,
         has_conflicting_key
-    from rows_checked
+    from rows_redacted
 
 ),
 
@@ -52,10 +68,14 @@ reasoned as (
         email,
         country,
         acquisition_channel,
+        {%- for column in custom_columns %}
+            {{ column }},
+        {%- endfor %}
         raw_key,
-        raw_row,
+        published_raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when has_conflicting_key then 'conflicting_customer_id'
             when customer_id is null then 'null_customer_id'
@@ -74,8 +94,11 @@ final as (
         email,
         country,
         acquisition_channel,
+        {%- for column in custom_columns %}
+            {{ column }},
+        {%- endfor %}
         raw_key,
-        {{ clv_raw_row_if_quarantined() }},
+        {{ clv_raw_row_if_quarantined('published_raw_row') }},
         copy_number,
         quarantine_reason
     from reasoned

@@ -35,6 +35,7 @@ typed as (
         {{ clv_try_number('rate_to_reporting') }} as rate_to_reporting,
         raw_key,
         raw_row,
+        malformed_line,
         copy_number,
         has_conflicting_key
     from rows_checked
@@ -51,11 +52,13 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when has_conflicting_key then 'conflicting_fx_rate'
             when currency is null then 'null_currency'
             when rate_date is null then 'unparseable_timestamp'
             when rate_to_reporting is null then 'unparseable_number'
+            when {{ clv_is_implausible(['rate_to_reporting']) }} then 'implausible_amount'
             when rate_to_reporting <= 0 then 'negative_amount'
             when rate_date > {{ clv_future_cutoff() }} then 'future_dated'
         end as quarantine_reason

@@ -37,6 +37,7 @@ typed as (
         {{ clv_try_number('ending_inventory') }} as ending_inventory,
         raw_key,
         raw_row,
+        malformed_line,
         copy_number,
         has_conflicting_key
     from rows_checked
@@ -55,10 +56,12 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when has_conflicting_key then 'conflicting_period_start'
             when period_start is null or period_end is null then 'unparseable_timestamp'
             when beginning_inventory is null or purchases is null or ending_inventory is null then 'unparseable_number'
+            when {{ clv_is_implausible(['beginning_inventory', 'purchases', 'ending_inventory']) }} then 'implausible_amount'
             when beginning_inventory < 0 or purchases < 0 or ending_inventory < 0 then 'negative_amount'
             when period_end < period_start then 'invalid_period'
             when period_start > {{ clv_future_cutoff() }} then 'future_dated'

@@ -42,6 +42,7 @@ typed as (
         coalesce(upper(currency), '{{ clv_var("reporting_currency") }}') as currency,
         raw_key,
         raw_row,
+        malformed_line,
         copy_number
     from rows_checked
 
@@ -77,10 +78,12 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when channel is null then 'null_channel'
             when spend_date is null then 'unparseable_timestamp'
             when amount is null then 'unparseable_number'
+            when {{ clv_is_implausible(['amount', 'amount * fx_rate']) }} then 'implausible_amount'
             when amount < 0 then 'negative_amount'
             when fx_rate is null then 'missing_fx_rate'
             when spend_date > {{ clv_future_cutoff() }} then 'future_dated'

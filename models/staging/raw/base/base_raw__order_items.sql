@@ -1,4 +1,4 @@
-{%- set raw_columns = ['order_id', 'product_id', 'quantity', 'unit_price'] -%}
+{%- set raw_columns = ['order_id', 'product_id', 'quantity', 'unit_price', 'order_item_id'] -%}
 -- depends_on: {{ ref('base_raw__orders') }}
 {{
     config(
@@ -61,7 +61,9 @@ rows_checked as (
 
     select
         *,
-        {{ clv_row_checks([], partition_columns=['order_id']) }}
+        -- the line key is (order_id, order_item_id) where the raw table has order_item_id; without it,
+        -- identical lines of one order are copies of one line
+        {{ clv_row_checks(['order_id', 'order_item_id']) }}
     from rows_described
 
 ),
@@ -77,7 +79,9 @@ typed as (
         rows_checked.raw_key,
         rows_checked.order_key,
         rows_checked.raw_row,
+        rows_checked.malformed_line,
         rows_checked.copy_number,
+        rows_checked.has_conflicting_key,
         orders.order_id is not null as has_clean_order
     from rows_checked
     left join orders
@@ -98,10 +102,13 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
+            when has_conflicting_key then 'conflicting_order_item_id'
             when order_id is null then 'null_order_id'
             when product_id is null then 'null_product_id'
             when quantity is null or (has_unit_price and unit_price is null) then 'unparseable_number'
+            when {{ clv_is_implausible(['quantity', 'unit_price']) }} then 'implausible_amount'
             when quantity <= 0 or unit_price < 0 then 'negative_amount'
             when not has_clean_order then 'orphan_item'
         end as quarantine_reason,

@@ -4,7 +4,8 @@
         materialized=clv_incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='raw_key',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ clv_stop_without_clean_orders(this) }}"
     )
 }}
 
@@ -84,6 +85,7 @@ typed as (
         order_total is not null as has_order_total,
         raw_key,
         raw_row,
+        malformed_line,
         copy_number,
         has_conflicting_key
     from rows_checked
@@ -123,12 +125,14 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when has_conflicting_key then 'conflicting_order_id'
             when order_id is null then 'null_order_id'
             when customer_id is null then 'null_customer_id'
             when ordered_at is null then 'unparseable_timestamp'
             when order_total is null then 'unparseable_number'
+            when {{ clv_is_implausible(['order_total', 'order_total * fx_rate']) }} then 'implausible_amount'
             when order_total < 0 then 'negative_amount'
             when status not in ('placed', 'shipped', 'completed', 'returned', 'cancelled') then 'unknown_status'
             when fx_rate is null then 'missing_fx_rate'

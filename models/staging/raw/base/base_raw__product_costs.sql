@@ -35,6 +35,7 @@ typed as (
         {{ clv_try_number('unit_cost') }} as unit_cost,
         raw_key,
         raw_row,
+        malformed_line,
         copy_number,
         has_conflicting_key
     from rows_checked
@@ -51,11 +52,13 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when has_conflicting_key then 'conflicting_cost'
             when product_id is null then 'null_product_id'
             when valid_from is null then 'unparseable_timestamp'
             when unit_cost is null then 'unparseable_number'
+            when {{ clv_is_implausible(['unit_cost']) }} then 'implausible_amount'
             when unit_cost < 0 then 'negative_amount'
         end as quarantine_reason
     from typed

@@ -92,6 +92,7 @@ typed as (
         {{ clv_try_number('rows_checked.amount') }} as amount,
         rows_checked.raw_key,
         rows_checked.raw_row,
+        rows_checked.malformed_line,
         rows_checked.copy_number,
         rows_checked.has_conflicting_key,
         orders.order_id is not null as has_clean_order
@@ -112,12 +113,14 @@ reasoned as (
         raw_row,
         copy_number,
         case
+            when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
             when has_conflicting_key then 'conflicting_refund_id'
             when refund_id is null then 'null_refund_id'
             when order_id is null then 'null_order_id'
             when has_refunded_at and refunded_at is null then 'unparseable_timestamp'
             when amount is null then 'unparseable_number'
+            when {{ clv_is_implausible(['amount']) }} then 'implausible_amount'
             when amount < 0 then 'negative_amount'
             when cast(refunded_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
             when not has_clean_order then 'orphan_refund'
