@@ -132,7 +132,7 @@
         {%- endif -%}
         {%- if existing is not none -%}
             {%- for column in adapter.get_columns_in_relation(existing) -%}
-                {%- do present.update({column.name | lower: column.name}) -%}
+                {%- do present.update({column.name | lower | trim: column.name}) -%}
             {%- endfor -%}
             {%- set missing = [] -%}
             {%- for column in required_columns -%}

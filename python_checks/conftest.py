@@ -42,7 +42,7 @@ def run_dbt(command: str, workdir: Path, vars: dict | None = None, select: str |
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env.update({"DBT_PROFILES_DIR": str(PROJECT), "CLV_DUCKDB_PATH": str(db_path), "CLV_DUCKDB_TEMP_DIR": str(workdir / "tmp")})
     env.update(env_extra or {})
-    cmd = [DBT, command, "--project-dir", str(PROJECT), "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")]
+    cmd = [DBT, *command.split(), "--project-dir", str(PROJECT), "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")]
     if vars:
         import json
         cmd += ["--vars", json.dumps(vars)]

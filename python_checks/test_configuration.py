@@ -6,7 +6,9 @@ from conftest import run_dbt
 
 INVALID = [
     ("discount_rate", 1.5), ("discount_rate", "ten percent"), ("time_unit", "month"), ("as_of_date", "2025-02-30"),
-    ("as_of_date", "yesterday"), ("observation_window_months", 0), ("margin_method", "average"), ("segment_dimensions", ["planet"]),
+    ("as_of_date", "yesterday"), ("observation_window_months", 0), ("margin_method", "average"), ("segment_dimensions", ["email"]),
+    ("segment_dimensions", ["Loyalty Tier"]), ("segment_dimensions", ["revenue"]), ("raw_file_encoding", "ebcdic"),
+    ("max_plausible_amount", 0),
     ("default_gross_margin", 1.2), ("max_lifetime_years", 0), ("clv_horizon_years", 2.5), ("overdue_factor", -1),
     ("reporting_currency", "dollars"), ("holdout_months", "six"), ("enable_predictive", "maybe"), ("incremental_lookback_days", -1),
 ]
@@ -14,7 +16,7 @@ INVALID = [
 
 @pytest.mark.parametrize("name,value", INVALID, ids=[f"{n}={v}" for n, v in INVALID])
 def test_invalid_var_stops_the_build_naming_the_var(tmp_path, name, value):
-    result = run_dbt("run", tmp_path, {name: value}, select="int_parameters")
+    result = run_dbt("build", tmp_path, {name: value})
     assert result.returncode != 0
     assert f"Invalid value for var '{name}'" in result.output
     assert "Accepted values:" in result.output
@@ -23,7 +25,7 @@ def test_invalid_var_stops_the_build_naming_the_var(tmp_path, name, value):
 def test_folder_without_orders_is_refused(tmp_path):
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "customers.csv").write_text("customer_id\nC1\n")
-    result = run_dbt("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, select="int_parameters")
+    result = run_dbt("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")})
     assert result.returncode != 0
     assert "raw_data_dir" in result.output and "orders.csv" in result.output
 
@@ -31,7 +33,7 @@ def test_folder_without_orders_is_refused(tmp_path):
 def test_orders_without_a_required_column_is_refused(tmp_path):
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "orders.csv").write_text("order_id,customer_id,ordered_at\nO1,C1,2025-01-01\n")
-    result = run_dbt("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, select="base_raw__orders")
+    result = run_dbt("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")})
     assert result.returncode != 0
     assert "lacks the required column(s) order_total" in result.output
 
@@ -41,6 +43,6 @@ def test_folder_with_two_layouts_of_a_table_is_refused(tmp_path):
     (raw / "orders").mkdir(parents=True)
     (raw / "orders.csv").write_text("order_id,customer_id,ordered_at,order_total\nO1,C1,2025-01-01,10\n")
     (raw / "orders" / "day-1.csv").write_text("order_id,customer_id,ordered_at,order_total\nO2,C1,2025-01-02,10\n")
-    result = run_dbt("run", tmp_path, {"raw_data_dir": str(raw)}, select="int_parameters")
+    result = run_dbt("build", tmp_path, {"raw_data_dir": str(raw)})
     assert result.returncode != 0
     assert "holds more than one of orders.csv, orders.parquet and the folder orders/" in result.output

@@ -21,6 +21,20 @@ def postgres_build(tmp_path_factory):
         cluster.stop()
 
 
+def test_postgres_first_try_on_a_minimal_warehouse_schema(postgres_build, tmp_path):
+    """A user's warehouse schema holding nothing but an orders table with the four required columns (no
+    status, no currency), read through raw_schema: `dbt build`, unit tests included, passes."""
+    cluster, _ = postgres_build
+    cluster.query("create schema shop_raw; create table shop_raw.orders (order_id text, customer_id text, ordered_at text, order_total text);"
+                  "insert into shop_raw.orders values ('1001', 'alice', '2025-01-15', '40.00'), ('1002', 'alice', '2025-03-02', '25.50'),"
+                  " ('1003', 'bob', '2025-02-20', '12.00'); commit;")
+    env = dict(cluster.env(), CLV_PG_SCHEMA="first_try")
+    result = build_ok("build", tmp_path, {"raw_schema": "shop_raw", "reporting_currency": "EUR"}, env_extra=env)
+    assert "WARN=0 ERROR=0 SKIP=0" in result.output
+    business = cluster.query("select customers, orders, revenue from first_try.segment_clv where segment_dimension = 'all'").iloc[0]
+    assert (business.customers, business.orders, float(business.revenue)) == (2, 3, 77.5)
+
+
 def test_postgres_build_is_clean(postgres_build):
     _, result = postgres_build
     assert "WARN=0" in result.output and "ERROR=0" in result.output and "[WARNING]" not in result.output

@@ -15,7 +15,7 @@ def test_inventory_method_gross_margin(tmp_path):
     write_table(tmp_path / "raw", "orders", ORDER_HEADER, orders)
     write_table(tmp_path / "raw", "inventory", ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
                 [["2025-01-01", "2025-03-31", "180000", "450000", "160000"]])
-    result = build_ok("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "margin_method": "inventory", "as_of_date": "2025-03-31"})
+    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "margin_method": "inventory", "as_of_date": "2025-03-31"})
     period = result.table("gross_margin_by_period").iloc[0]
     assert period.revenue == pytest.approx(800_000, rel=1e-12)
     assert period.cogs_inventory == pytest.approx(470_000, rel=1e-12)
@@ -35,7 +35,7 @@ def test_frequent_small_buyer_beats_one_off_larger_buyer(tmp_path):
     write_table(tmp_path / "raw", "orders", ORDER_HEADER, orders)
     write_table(tmp_path / "raw", "customers", CUSTOMER_HEADER,
                 [["ALICE", "2024-01-01", "", "US", "newsletter"], ["BOB", "2025-05-01", "", "US", "display"]])
-    result = build_ok("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31"})
+    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31"})
     seg = result.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index("segment_value")
     for column in ["clv_revenue", "clv_margin", "clv_discounted", "annual_margin"]:
         assert seg.loc["newsletter", column] > seg.loc["display", column], column
@@ -62,7 +62,7 @@ def worked_segments(tmp_path_factory):
                 [["2025-04-01", "b", "60", "USD"], ["2025-05-01", "c", "200", "USD"]])
     vars = {"raw_data_dir": str(work / "raw"), "as_of_date": "2025-12-31", "margin_method": "fixed", "default_gross_margin": 0.5,
             "discount_rate": 0.1, "clv_horizon_years": 3, "segment_dimensions": ["acquisition_channel"]}
-    result = build_ok("run", work, vars)
+    result = build_ok("build", work, vars)
     return result.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index("segment_value")
 
 
@@ -90,7 +90,7 @@ def test_cac_below_and_above_ltv(worked_segments):
 def test_lifetime_cap_when_churn_is_zero(tmp_path):
     orders = [["1", "C1", "2024-06-01", "50", "completed", "USD"], ["2", "C1", "2025-06-01", "50", "completed", "USD"]]
     write_table(tmp_path / "raw", "orders", ORDER_HEADER, orders)
-    result = build_ok("run", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31", "max_lifetime_years": 7})
+    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31", "max_lifetime_years": 7})
     row = result.read("select * from segment_clv where segment_dimension = 'all'").iloc[0]
     assert row.churn_rate == 0 and row.is_lifetime_capped and row.expected_lifetime_years == 7
     assert row.clv_margin == pytest.approx(row.annual_margin * 7)

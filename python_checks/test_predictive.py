@@ -131,7 +131,7 @@ def simulate_raw_orders(folder, n=5000, r=0.25, alpha=4.0, a=0.8, b=2.5, p=6.0, 
 def simulated(tmp_path_factory):
     work = tmp_path_factory.mktemp("simulated")
     raw = simulate_raw_orders(work / "raw")
-    result = build_ok("run", work, {"raw_data_dir": str(raw), "as_of_date": "2025-12-31"})
+    result = build_ok("build", work, {"raw_data_dir": str(raw), "as_of_date": "2025-12-31"})
     reference = compute(raw, Config(as_of_date="2025-12-31"))
     return result, bgnbd_summary(reference["purchases"], reference["as_of_date"], WEEK)
 
@@ -153,7 +153,7 @@ def test_simulated_parameters_match_lifetimes_and_recover_the_truth(simulated):
 def test_degenerate_data_reports_not_converged_and_still_builds(tmp_path):
     orders = [[f"O{i}", f"C{i}", f"2025-0{1 + i % 9}-1{i % 10} 10:00:00", "25.00", "completed", "USD"] for i in range(40)]
     write_table(tmp_path / "raw", "orders", ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"], orders)
-    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")}, extra=["--exclude", "test_type:unit"])
+    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")})
     params = result.table("clv_model_parameters")
     assert not params.is_converged.any()
     assert params.convergence_message.str.contains("too few repeat buyers").all()

@@ -45,7 +45,7 @@ def test_sqlfluff_lint_is_clean(demo_build):
 
 def test_two_consecutive_builds_give_identical_marts(demo_build, tmp_path):
     shutil.copy(demo_build.db_path, tmp_path / "clv.duckdb")
-    again = build_ok("run", tmp_path)
+    again = build_ok("build", tmp_path)
     for mart in MARTS:
         first = demo_build.table(mart)
         second = again.table(mart)

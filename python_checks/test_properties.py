@@ -58,7 +58,7 @@ def test_random_raw_data_matches_reference(tmp_path_factory, data):
     vars = {"raw_data_dir": str(raw), "observation_window_months": data["observation_window_months"]}
     if data["as_of_date"]:
         vars["as_of_date"] = data["as_of_date"]
-    result = build_ok("run", work, vars)
+    result = build_ok("build", work, vars)
     expected = compute(raw, Config(as_of_date=data["as_of_date"], observation_window_months=data["observation_window_months"]))
     for mart, keys in MART_KEYS.items():
         actual = result.table(mart)

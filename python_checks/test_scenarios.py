@@ -28,7 +28,7 @@ def scenario(request, tmp_path_factory):
     builder, vars = SCENARIOS[name]
     work = tmp_path_factory.mktemp(name)
     raw = builder(work / "raw")
-    result = build_ok("run", work, {"raw_data_dir": str(raw), **vars})
+    result = build_ok("build", work, {"raw_data_dir": str(raw), **vars})
     cfg = Config(**{k: v for k, v in vars.items()})
     return name, result, compute(raw, cfg)
 
