@@ -1,5 +1,5 @@
 {#
-    The one place where the project's vars are defined, defaulted and validated (SPEC section 3).
+    The one place where the project's vars are defined, defaulted and validated (docs/definitions.md, "Configuration").
     Models read a var with clv_var('name'); a bad value stops the build with a message naming the
     var and the values it accepts. clv_validate_vars() runs as the first on-run-start hook.
 #}

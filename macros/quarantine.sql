@@ -1,5 +1,5 @@
 {#
-    Helpers of the quarantine (SPEC section 2), shared by the base_raw__* models: every raw row
+    Helpers of the quarantine (docs/definitions.md, "Bad input"), shared by the base_raw__* models: every raw row
     gets its content as text, its copy number among identical rows, and whether rows sharing its
     key disagree. The base model then names the first reason that applies, or null for a clean row.
 #}

@@ -1,5 +1,5 @@
 {#
-    Where raw data comes from (SPEC section 1):
+    Where raw data comes from (docs/definitions.md, "Raw inputs"):
     - default: the demo seeds, loaded by `dbt build` into the raw schema;
     - raw_data_dir (duckdb target): <table>.csv or <table>.parquet files in a folder, exposed as views
       in the raw_files schema by clv_register_raw_files() (an on-run-start hook);

@@ -1,8 +1,9 @@
-"""An independent pandas implementation of SPEC sections 2, 4, 5, 6 and 8.
+"""An independent pandas implementation of docs/definitions.md: "Bad input", "Order economics",
+"Segment CLV", "Customer-level CLV" and "Gross margin by period".
 
 It reads the raw files only (a folder of `<table>.csv`, as the demo seeds or a user's folder) and
 never the project's staging, intermediate or mart tables. Every rule is written again here from the
-SPEC, in pandas idioms, so that a mistake in the SQL shows up as a difference.
+definitions, in pandas idioms, so that a mistake in the SQL shows up as a difference.
 """
 
 from __future__ import annotations

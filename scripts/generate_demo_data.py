@@ -1,4 +1,4 @@
-"""Deterministic generator of the demo raw data (the eight raw tables of SPEC section 1).
+"""Deterministic generator of the demo raw data (the eight raw tables of docs/definitions.md, "Raw inputs").
 
 The shop: customers arrive over three years (2023-2025) through five acquisition channels with
 different economics, buy in four currencies, and behave the way BG/NBD assumes (Poisson purchases

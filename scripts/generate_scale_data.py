@@ -1,4 +1,4 @@
-"""Scale data generator: the eight raw tables of SPEC section 1 as Parquet, for N orders.
+"""Scale data generator: the eight raw tables of docs/definitions.md, "Raw inputs" as Parquet, for N orders.
 
 The shop is the demo shop (scripts/generate_demo_data.py) at any size: customers arrive over
 2023-2025 through five acquisition channels, buy in four currencies, behave the way BG/NBD assumes,

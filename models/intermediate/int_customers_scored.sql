@@ -1,4 +1,4 @@
--- Customer scores (SPEC section 6): RFM quintiles and label, value tier, overdue flag.
+-- Customer scores (docs/definitions.md, "Customer-level CLV"): RFM quintiles and label, value tier, overdue flag.
 {%- set score_texts = [] %}
 {%- for score in ['r_score', 'f_score', 'm_score'] %}
     {%- do score_texts.append(dbt.cast(score, dbt.type_string())) %}

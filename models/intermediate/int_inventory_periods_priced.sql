@@ -1,4 +1,4 @@
--- Per inventory period (SPEC section 8): revenue and COGS of its purchases, and COGS by the inventory method.
+-- Per inventory period (docs/definitions.md, "Gross margin by period"): revenue and COGS of its purchases, and COGS by the inventory method.
 with
 
 inventory as (

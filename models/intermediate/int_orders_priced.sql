@@ -1,4 +1,4 @@
--- Order economics (SPEC section 4): net revenue, COGS at the cost valid on the order date, gross profit.
+-- Order economics (docs/definitions.md, "Order economics"): net revenue, COGS at the cost valid on the order date, gross profit.
 -- Incremental: the orders whose order, lines or refunds were recomputed since this table's last run
 -- are priced again (the pre-hook first removes those orders, so an order quarantined since is dropped).
 -- depends_on: {{ ref('base_raw__orders') }}, {{ ref('base_raw__order_items') }}, {{ ref('base_raw__refunds') }}

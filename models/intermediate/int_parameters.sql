@@ -1,4 +1,4 @@
--- One row: the dates every metric is measured against (SPEC section 3), resolved once.
+-- One row: the dates every metric is measured against (docs/definitions.md, "Configuration"), resolved once.
 {%- set as_of = clv_var('as_of_date') %}
 {%- set window_months = clv_var('observation_window_months') %}
 

@@ -1,4 +1,4 @@
--- Purchases on or before as_of (SPEC section 4), numbered per customer and placed in the windows.
+-- Purchases on or before as_of (docs/definitions.md, "Order economics"), numbered per customer and placed in the windows.
 with
 
 orders_priced as (

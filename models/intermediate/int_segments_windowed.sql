@@ -1,4 +1,4 @@
--- Window counts and sums per segment (SPEC section 5): the inputs of every segment_clv metric.
+-- Window counts and sums per segment (docs/definitions.md, "Segment CLV"): the inputs of every segment_clv metric.
 {%- set dimensions = clv_var('segment_dimensions') %}
 
 with

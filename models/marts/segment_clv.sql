@@ -1,4 +1,4 @@
--- Grain: segment_dimension x segment_value. The heuristic CLV of SPEC section 5, with CAC and CAC < LTV.
+-- Grain: segment_dimension x segment_value. The heuristic CLV of docs/definitions.md, "Segment CLV", with CAC and CAC < LTV.
 {%- set discount_rate = clv_var('discount_rate') %}
 {%- set margin_method = clv_var('margin_method') %}
 {%- set discount_factor = 'cast(' ~ (1 + discount_rate) ~ ' as ' ~ clv_type_double() ~ ')' %}

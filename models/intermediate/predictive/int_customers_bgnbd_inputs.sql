@@ -1,4 +1,4 @@
--- Grain: fit x customer_id. The BG/NBD and Gamma-Gamma inputs (SPEC section 7) at two cut-offs:
+-- Grain: fit x customer_id. The BG/NBD and Gamma-Gamma inputs (docs/definitions.md, "Predictive CLV") at two cut-offs:
 -- fit = 'full' (as_of) and fit = 'calibration' (as_of - holdout_months), with what happened in the holdout.
 {%- set unit_days = 7.0 if clv_var('time_unit') == 'week' else 1.0 %}
 {%- set window_months = clv_var('observation_window_months') %}

@@ -1,4 +1,4 @@
--- Grain: model x metric. Holdout backtest (SPEC section 7): both models are calibrated on purchases up to
+-- Grain: model x metric. Holdout backtest (docs/definitions.md, "Predictive CLV"): both models are calibrated on purchases up to
 -- as_of - holdout_months and predict the holdout; the actuals are what the calibration customers did in it.
 with
 
