@@ -1,4 +1,5 @@
--- Per inventory period (docs/definitions.md, "Gross margin by period"): revenue and COGS of its purchases, and COGS by the inventory method.
+-- Per inventory period (docs/definitions.md, "Gross margin by period"): revenue and COGS of its purchases,
+-- and COGS by the inventory method.
 with
 
 inventory as (
