@@ -28,9 +28,11 @@ test-spark: $(BIN)/.installed
 ## test-all: both (what CI runs)
 test-all: test test-spark
 
-## lint: sqlfluff on all models, macros and singular tests
+## lint: sqlfluff on the models and singular tests, ruff on the Python (both also run in make test)
 lint: $(BIN)/.installed
-	$(BIN)/sqlfluff lint models tests macros
+	$(BIN)/sqlfluff lint models tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## demo-data: regenerate the committed demo seeds (deterministic)
 demo-data: $(BIN)/.installed

@@ -1,7 +1,7 @@
 """Benchmark: fit BG/NBD + Gamma-Gamma on N simulated customers with the project's fitter (the code of
 models/intermediate/predictive/int_clv_models_fitted.py) and with lifetimes, side by side in one run.
 
-    .venv/bin/python bench/fit_benchmark.py --customers 1000000
+    .venv/bin/python -m bench.fit_benchmark --customers 1000000     (from the project root)
 
 Customers are drawn from known parameters (CDNOW-like: r=0.243, alpha=4.414, a=0.793, b=2.426 per week;
 Gamma-Gamma p=6.25, q=3.74, gamma=15.44) over daily data (times in days / 7), as real order data is.
@@ -9,16 +9,13 @@ Reports wall times, the speed-up and the largest relative parameter difference.
 """
 
 import argparse
-import importlib.util
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("fitted", ROOT / "models/intermediate/predictive/int_clv_models_fitted.py")
-fitted = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fitted)
+from python_checks.project import load_model_module
+
+fitted = load_model_module("models/intermediate/predictive/int_clv_models_fitted.py")
 
 
 def simulate(n, seed=11, r=0.243, alpha=4.414, a=0.793, b=2.426, p=6.25, q=3.74, gamma=15.44):
@@ -49,7 +46,10 @@ def main():
     parser.add_argument("--skip-lifetimes", action="store_true")
     args = parser.parse_args()
     f, r, t, m = simulate(args.customers)
-    print(f"customers: {args.customers:,}; repeat buyers: {(f > 0).sum():,}; distinct (x, t_x, T): {len(np.unique(np.column_stack([f, r, t]), axis=0)):,}")
+    print(
+        f"customers: {args.customers:,}; repeat buyers: {(f > 0).sum():,}; "
+        f"distinct (x, t_x, T): {len(np.unique(np.column_stack([f, r, t]), axis=0)):,}"
+    )
 
     start = time.perf_counter()
     ours_bg = fitted.fit_bgnbd(f, r, t)
@@ -58,12 +58,16 @@ def main():
     ours_gg = fitted.fit_gamma_gamma(f, m)
     ours_gg_s = time.perf_counter() - start
     print(f"project  BG/NBD {ours_bg_s:8.2f} s  {np.round(ours_bg['params'], 4)}  converged={ours_bg['converged']}")
-    print(f"project  Gamma-Gamma {ours_gg_s:8.2f} s  {np.round(ours_gg['params'], 4)}  converged={ours_gg['converged']}")
+    print(
+        f"project  Gamma-Gamma {ours_gg_s:8.2f} s  {np.round(ours_gg['params'], 4)}  converged={ours_gg['converged']}"
+    )
     if args.skip_lifetimes:
         return
     import warnings
+
     warnings.filterwarnings("ignore")
     from lifetimes import BetaGeoFitter, GammaGammaFitter
+
     start = time.perf_counter()
     bg = BetaGeoFitter().fit(f, r, t)
     lt_bg_s = time.perf_counter() - start
@@ -77,7 +81,10 @@ def main():
     print(f"lifetimes Gamma-Gamma {lt_gg_s:8.2f} s  {np.round(theirs_gg, 4)}")
     diff_bg = np.max(np.abs(np.array(ours_bg["params"]) / theirs_bg - 1))
     diff_gg = np.max(np.abs(np.array(ours_gg["params"]) / theirs_gg - 1))
-    print(f"speed-up BG/NBD: {lt_bg_s / ours_bg_s:.1f}x; Gamma-Gamma: {lt_gg_s / ours_gg_s:.1f}x; both: {(lt_bg_s + lt_gg_s) / (ours_bg_s + ours_gg_s):.1f}x")
+    print(
+        f"speed-up BG/NBD: {lt_bg_s / ours_bg_s:.1f}x; Gamma-Gamma: {lt_gg_s / ours_gg_s:.1f}x; "
+        f"both: {(lt_bg_s + lt_gg_s) / (ours_bg_s + ours_gg_s):.1f}x"
+    )
     print(f"largest relative parameter difference: BG/NBD {diff_bg:.1e}, Gamma-Gamma {diff_gg:.1e}")
 
 

@@ -1,6 +1,6 @@
 """Scale benchmark: the project against the engine's floor and against pandas, side by side in one run.
 
-    .venv/bin/python bench/scale_benchmark.py --orders 1000000 10000000 [--readme]
+    .venv/bin/python -m bench.scale_benchmark --orders 1000000 10000000 [--readme]     (from the project root)
 
 For each size, on the same raw Parquet folders (scripts/generate_scale_data.py; generated once into
 --work and reused), it times, each step in its own process:
@@ -36,67 +36,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 DBT = str(Path(PY).parent / "dbt")
 
-MEASURE = r"""
-import json, os, resource, signal, subprocess, sys, tempfile, time
-limit, timeout = int(sys.argv[1]), float(sys.argv[2]) or None
-
-def rss(pid):
-    # resident bytes of pid and its descendants (Linux /proc)
-    total = 0
-    try:
-        total = int(open(f"/proc/{pid}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        for task in os.listdir(f"/proc/{pid}/task"):
-            for child in open(f"/proc/{pid}/task/{task}/children").read().split():
-                total += rss(int(child))
-    except (FileNotFoundError, ProcessLookupError, ValueError):
-        pass
-    return total
-
-start = time.perf_counter()
-log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block the child
-proc = subprocess.Popen(sys.argv[3:], stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-stopped = None
-while not stopped:
-    try:
-        proc.wait(timeout=0.5)
-        break
-    except subprocess.TimeoutExpired:
-        pass
-    if timeout and time.perf_counter() - start > timeout:
-        stopped = f"stopped: still running after the {timeout:.0f} s time limit"
-    elif limit and rss(proc.pid) > limit:
-        stopped = f"stopped: resident memory above the {limit / 1024**3:g} GiB cap"
-if stopped:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-log.seek(0)
-out = log.read()
-wall = time.perf_counter() - start
-peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-code = -1 if stopped else proc.returncode
-print(json.dumps({"returncode": code, "stopped": stopped, "wall": wall, "peak_kb": peak_kb, "tail": ((out or "") + (stopped or ""))[-3000:]}))
-"""
-
-HAND = r"""
-import datetime, sys, duckdb
-raw, out, threads, memory = sys.argv[1:5]
-sql = open(sys.argv[5]).read().replace('{raw}', raw).replace('{cutoff}', datetime.date.today().isoformat())
-con = duckdb.connect(config={'threads': int(threads), 'memory_limit': memory, 'preserve_insertion_order': False})
-con.sql(sql).df().to_parquet(out)
-"""
-
-REFERENCE = r"""
-import sys
-sys.path.insert(0, sys.argv[2])
-from reference import compute
-result = compute(sys.argv[1])
-result['segment_clv'].to_parquet(sys.argv[3])
-"""
-
 
 def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0, timeout_s: float = 0) -> dict:
     """Run cmd in a fresh process; wall seconds and the peak RSS of its process tree."""
-    proc = subprocess.run([PY, "-c", MEASURE, str(memory_cap_bytes), str(timeout_s), *cmd], capture_output=True, text=True, env=env)
+    measure_process = str(ROOT / "bench" / "measure_process.py")
+    proc = subprocess.run(
+        [PY, measure_process, str(memory_cap_bytes), str(timeout_s), *cmd],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["peak_gib"] = result["peak_kb"] / 1024 / 1024
     return result
@@ -104,14 +54,33 @@ def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0, 
 
 def dbt_env(db_path: Path, work: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
-    env.update({"DBT_PROFILES_DIR": str(ROOT), "CLV_DUCKDB_PATH": str(db_path), "CLV_DUCKDB_TEMP_DIR": str(work / "duckdb_tmp")})
+    env.update(
+        {
+            "DBT_PROFILES_DIR": str(ROOT),
+            "CLV_DUCKDB_PATH": str(db_path),
+            "CLV_DUCKDB_TEMP_DIR": str(work / "duckdb_tmp"),
+        }
+    )
     return env
 
 
-def dbt(command: str, raw: Path, db_path: Path, work: Path, extra: list[str] | None = None, vars_extra: dict | None = None) -> dict:
+def dbt(
+    command: str, raw: Path, db_path: Path, work: Path, extra: list[str] | None = None, vars_extra: dict | None = None
+) -> dict:
     vars = {"raw_data_dir": str(raw), **(vars_extra or {})}
-    cmd = [DBT, command, "--project-dir", str(ROOT), "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-           "--vars", json.dumps(vars), *(extra or [])]
+    cmd = [
+        DBT,
+        command,
+        "--project-dir",
+        str(ROOT),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        json.dumps(vars),
+        *(extra or []),
+    ]
     result = measure(cmd, env=dbt_env(db_path, work))
     if result["returncode"] != 0:
         raise SystemExit(f"dbt {command} failed:\n{result['tail']}")
@@ -119,8 +88,15 @@ def dbt(command: str, raw: Path, db_path: Path, work: Path, extra: list[str] | N
     return result
 
 
-PARTS = ["models behind segment_clv", "their data tests", "predictive models", "other models", "other data tests",
-         "unit tests", "dbt start-up, hooks, gaps"]  # behind segment_clv: what the hand-written query computes too
+PARTS = [
+    "models behind segment_clv",
+    "their data tests",
+    "predictive models",
+    "other models",
+    "other data tests",
+    "unit tests",
+    "dbt start-up, hooks, gaps",
+]  # behind segment_clv: what the hand-written query computes too
 
 
 def time_by_part(target: Path, wall: float) -> dict:
@@ -167,12 +143,17 @@ def increment_files(raw: Path) -> list[tuple[Path, Path]]:
     return [(path, raw / path.parent.name / path.name) for path in sorted((raw / "_increment").glob("*/*.parquet"))]
 
 
-def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_gib: float, reference_timeout_s: float) -> dict:
+def run_size(
+    n_orders: int, work: Path, skip_reference: bool, reference_memory_gib: float, reference_timeout_s: float
+) -> dict:
     raw = work / f"raw_{n_orders}"
     row: dict = {"orders": n_orders}
     if not (raw / "orders").exists():
         start = time.perf_counter()
-        subprocess.run([PY, str(ROOT / "scripts" / "generate_scale_data.py"), "--orders", str(n_orders), "--out", str(raw)], check=True)
+        subprocess.run(
+            [PY, str(ROOT / "scripts" / "generate_scale_data.py"), "--orders", str(n_orders), "--out", str(raw)],
+            check=True,
+        )
         print(f"[{n_orders:,}] generated in {time.perf_counter() - start:.0f} s", flush=True)
     for _, target in increment_files(raw):
         target.unlink(missing_ok=True)  # back to the base delivery
@@ -182,17 +163,26 @@ def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_g
 
     db = size_work / "full.duckdb"
     row["full_build"] = dbt("build", raw, db, size_work)
-    print(f"[{n_orders:,}] full dbt build: {row['full_build']['wall']:.1f} s, peak {row['full_build']['peak_gib']:.2f} GiB", flush=True)
+    print(
+        f"[{n_orders:,}] full dbt build: {row['full_build']['wall']:.1f} s, "
+        f"peak {row['full_build']['peak_gib']:.2f} GiB",
+        flush=True,
+    )
 
     # `dbt run`, not the user's `dbt build`, on purpose: like for like with the hand-written query, which
     # computes segment_clv and runs no test (the full build above is the user's command)
-    row["segment_path"] = dbt("run", raw, size_work / "segment.duckdb", size_work, ["--select", "+segment_clv"], {"enable_predictive": False})
+    row["segment_path"] = dbt(
+        "run", raw, size_work / "segment.duckdb", size_work, ["--select", "+segment_clv"], {"enable_predictive": False}
+    )
     print(f"[{n_orders:,}] dbt run +segment_clv: {row['segment_path']['wall']:.1f} s", flush=True)
 
     hand_out = size_work / "hand_segment_clv.parquet"
     threads = os.environ.get("CLV_DUCKDB_THREADS", "2")
     memory = os.environ.get("CLV_DUCKDB_MEMORY_LIMIT", "4GB")
-    row["hand_query"] = measure([PY, "-c", HAND, str(raw), str(hand_out), threads, memory, str(ROOT / "bench" / "segment_clv_handwritten.sql")])
+    query = str(ROOT / "bench" / "segment_clv_handwritten.sql")
+    row["hand_query"] = measure(
+        [PY, str(ROOT / "bench" / "handwritten_query.py"), str(raw), str(hand_out), threads, memory, query]
+    )
     print(f"[{n_orders:,}] hand-written query: {row['hand_query']['wall']:.1f} s", flush=True)
     row["hand_matches"] = compare_with_mart(hand_out, db)
 
@@ -202,10 +192,13 @@ def run_size(n_orders: int, work: Path, skip_reference: bool, reference_memory_g
     for source, target in increment_files(raw):
         shutil.copy(source, target)
     import pyarrow.parquet as pq
+
     new_orders = pq.read_metadata(raw / "_increment" / "orders" / "increment-00001.parquet").num_rows
     row["increment_orders"] = new_orders
     row["incremental"] = dbt("build", raw, db, size_work)
-    print(f"[{n_orders:,}] incremental dbt build (+{new_orders:,} orders): {row['incremental']['wall']:.1f} s", flush=True)
+    print(
+        f"[{n_orders:,}] incremental dbt build (+{new_orders:,} orders): {row['incremental']['wall']:.1f} s", flush=True
+    )
     for _, target in increment_files(raw):
         target.unlink(missing_ok=True)
     return row
@@ -217,8 +210,11 @@ def run_reference(row: dict, raw: Path, size_work: Path, db: Path, memory_gib: f
     row["reference_cap_gib"] = memory_gib
     ref_out = size_work / "reference_segment_clv.parquet"
     row.pop("reference_matches", None)
-    row["reference"] = measure([PY, "-c", REFERENCE, str(raw), str(ROOT / "python_checks"), str(ref_out)],
-                               memory_cap_bytes=int(memory_gib * 1024**3), timeout_s=timeout_s)
+    row["reference"] = measure(
+        [PY, "-m", "bench.reference_segment_clv", str(raw), str(ref_out)],
+        memory_cap_bytes=int(memory_gib * 1024**3),
+        timeout_s=timeout_s,
+    )
     ok = row["reference"]["returncode"] == 0
     status = "ok" if ok else "FAILED: " + (row["reference"]["tail"].strip().splitlines() or ["?"])[-1]
     print(f"[{n_orders:,}] pandas reference: {row['reference']['wall']:.1f} s ({status})", flush=True)
@@ -233,15 +229,18 @@ def rerun_reference(n_orders: int, work: Path, rows: list[dict], memory_gib: flo
     raw = work / f"raw_{n_orders}"
     for _, target in increment_files(raw):
         target.unlink(missing_ok=True)
-    run_reference(row, raw, work / f"run_{n_orders}", work / f"run_{n_orders}" / "segment.duckdb", memory_gib, timeout_s)
+    run_reference(
+        row, raw, work / f"run_{n_orders}", work / f"run_{n_orders}" / "segment.duckdb", memory_gib, timeout_s
+    )
 
 
 def compare_with_mart(parquet: Path, db: Path) -> str:
     """'equal' when every column of segment_clv that the other side computes matches the dbt mart at rtol 1e-9."""
     import duckdb
     import pandas as pd
-    sys.path.insert(0, str(ROOT / "python_checks"))
-    from compare import assert_matches
+
+    from python_checks.compare import assert_matches
+
     other = pd.read_parquet(parquet)
     with duckdb.connect(str(db), read_only=True) as con:
         mart = con.sql("select * from main.segment_clv").df()
@@ -257,18 +256,27 @@ def compare_with_mart(parquet: Path, db: Path) -> str:
 def table(rows: list[dict]) -> str:
     first, last = rows[0], rows[-1]
     lines = [
-        "| orders | full `dbt build` | `dbt run +segment_clv` | hand-written query | build / query | pandas reference | reference / build | incremental (+0.1%) | incremental / build | peak memory (build) |",
+        "| orders | full `dbt build` | `dbt run +segment_clv` | hand-written query | build / query | pandas reference "
+        "| reference / build | incremental (+0.1%) | incremental / build | peak memory (build) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
-        build, seg, hand, inc = row["full_build"]["wall"], row["segment_path"]["wall"], row["hand_query"]["wall"], row["incremental"]["wall"]
+        build, seg, hand, inc = (
+            row["full_build"]["wall"],
+            row["segment_path"]["wall"],
+            row["hand_query"]["wall"],
+            row["incremental"]["wall"],
+        )
         ref = row.get("reference")
         if ref is None:
             ref_text, ratio_text = "not run", "-"
         elif ref["returncode"] != 0:
             # unfinished: the time until it was stopped (time limit or memory cap) bounds its time from below
             if "time limit" in (ref.get("stopped") or ""):
-                ref_text, ratio_text = f"> {ref['wall']:.0f} s (stopped at the time limit)", f"> {ref['wall'] / build:.1f}x"
+                ref_text, ratio_text = (
+                    f"> {ref['wall']:.0f} s (stopped at the time limit)",
+                    f"> {ref['wall'] / build:.1f}x",
+                )
             elif "memory" in (ref.get("stopped") or ""):
                 why = f"over the {row.get('reference_cap_gib', 16):g} GiB memory cap"
                 ref_text, ratio_text = f"{why} after {ref['wall']:.0f} s, unfinished", f"> {ref['wall'] / build:.1f}x"
@@ -278,31 +286,48 @@ def table(rows: list[dict]) -> str:
             ref_text, ratio_text = f"{ref['wall']:.1f} s", f"{ref['wall'] / build:.1f}x"
         peak = max(row["full_build"]["peak_gib"], row["incremental"]["peak_gib"])
         lines.append(
-            f"| {row['orders']:,} | {build:.1f} s | {seg:.1f} s | {hand:.1f} s | {build / hand:.1f}x (run: {seg / hand:.1f}x) | {ref_text} | {ratio_text} "
+            f"| {row['orders']:,} | {build:.1f} s | {seg:.1f} s | {hand:.1f} s "
+            f"| {build / hand:.1f}x (run: {seg / hand:.1f}x) | {ref_text} | {ratio_text} "
             f"| {inc:.1f} s | {inc / build:.0%} | {peak:.2f} GiB |"
         )
     if len(rows) > 1:
         factor = last["orders"] / first["orders"]
-        growth = {k: last[k]["wall"] / first[k]["wall"] for k in ("full_build", "segment_path", "hand_query", "incremental")}
+        growth = {
+            k: last[k]["wall"] / first[k]["wall"] for k in ("full_build", "segment_path", "hand_query", "incremental")
+        }
         lines.append("")
         lines.append(
-            f"{factor:.0f}x the orders ({first['orders']:,} -> {last['orders']:,}): full build {growth['full_build']:.1f}x the time, "
+            f"{factor:.0f}x the orders ({first['orders']:,} -> {last['orders']:,}): "
+            f"full build {growth['full_build']:.1f}x the time, "
             f"`dbt run +segment_clv` {growth['segment_path']:.1f}x, hand-written query {growth['hand_query']:.1f}x, "
             f"incremental run {growth['incremental']:.1f}x."
         )
     if all("parts" in row["full_build"] for row in rows):
-        lines += ["", "Where the time goes (seconds; from dbt's run_results.json, one dbt thread so the parts add up):", ""]
+        lines += [
+            "",
+            "Where the time goes (seconds; from dbt's run_results.json, one dbt thread so the parts add up):",
+            "",
+        ]
         heads = [f"{row['orders']:,}: {run}" for row in rows for run in ("full build", "incremental")]
         lines.append("| part | " + " | ".join(heads) + " |")
         lines.append("|---|" + "---:|" * len(heads))
         for part in PARTS + ["total (wall)"]:
-            cells = [row[run]["wall"] if part == "total (wall)" else row[run]["parts"][part]
-                     for row in rows for run in ("full_build", "incremental")]
+            cells = [
+                row[run]["wall"] if part == "total (wall)" else row[run]["parts"][part]
+                for row in rows
+                for run in ("full_build", "incremental")
+            ]
             lines.append(f"| {part} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
     lines.append("")
-    lines.append("Hand-written query vs the dbt mart: " + "; ".join(f"{r['orders']:,}: {r['hand_matches']}" for r in rows) + ".")
+    lines.append(
+        "Hand-written query vs the dbt mart: " + "; ".join(f"{r['orders']:,}: {r['hand_matches']}" for r in rows) + "."
+    )
     if any("reference_matches" in r for r in rows):
-        lines.append("pandas reference vs the dbt mart: " + "; ".join(f"{r['orders']:,}: {r['reference_matches']}" for r in rows if "reference_matches" in r) + ".")
+        lines.append(
+            "pandas reference vs the dbt mart: "
+            + "; ".join(f"{r['orders']:,}: {r['reference_matches']}" for r in rows if "reference_matches" in r)
+            + "."
+        )
     return "\n".join(lines)
 
 
@@ -311,12 +336,19 @@ def main() -> None:
     parser.add_argument("--orders", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/clv_scale_benchmark"))
     parser.add_argument("--skip-reference", action="store_true")
-    parser.add_argument("--reference-memory-gib", type=float, default=16.0, help="stop the reference above this resident memory")
+    parser.add_argument(
+        "--reference-memory-gib", type=float, default=16.0, help="stop the reference above this resident memory"
+    )
     parser.add_argument("--reference-timeout", type=float, default=0, help="seconds; 0: no limit")
     parser.add_argument("--readme", action="store_true", help="write the results table into README.md")
-    parser.add_argument("--render-only", action="store_true", help="re-render the table of the last run (results.json in --work)")
-    parser.add_argument("--rerun-reference", action="store_true",
-                        help="run only the pandas reference again for --orders, into the last run's results.json")
+    parser.add_argument(
+        "--render-only", action="store_true", help="re-render the table of the last run (results.json in --work)"
+    )
+    parser.add_argument(
+        "--rerun-reference",
+        action="store_true",
+        help="run only the pandas reference again for --orders, into the last run's results.json",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.render_only or args.rerun_reference:
@@ -326,14 +358,20 @@ def main() -> None:
                 rerun_reference(n, args.work, rows, args.reference_memory_gib, args.reference_timeout)
             args.orders = [r["orders"] for r in rows]
     else:
-        rows = [run_size(n, args.work, args.skip_reference, args.reference_memory_gib, args.reference_timeout) for n in args.orders]
-    command = ["bench/scale_benchmark.py", "--orders", *map(str, args.orders)]
+        rows = [
+            run_size(n, args.work, args.skip_reference, args.reference_memory_gib, args.reference_timeout)
+            for n in args.orders
+        ]
+    command = ["python -m bench.scale_benchmark", "--orders", *map(str, args.orders)]
     if args.reference_timeout:
         command += ["--reference-timeout", str(int(args.reference_timeout))]
     command += ["--reference-memory-gib", f"{args.reference_memory_gib:g}"]
-    header = (f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
-              f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '4GB')}; "
-              f"`{' '.join(command)}`.")
+    header = (
+        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
+        f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, "
+        f"memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '4GB')}; "
+        f"`{' '.join(command)}`."
+    )
     text = header + "\n\n" + table(rows)
     print(text)
     (args.work / "results.json").write_text(json.dumps(rows, indent=2, default=str))

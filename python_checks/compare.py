@@ -12,13 +12,24 @@ ATOL = 1e-9  # for values that are zero up to float rounding
 def _normalise(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return pd.to_datetime(series).dt.tz_localize(None) if getattr(series.dt, "tz", None) else pd.to_datetime(series)
-    if series.dtype == object and len(series.dropna()) and hasattr(series.dropna().iloc[0], "isoformat") and not isinstance(series.dropna().iloc[0], str):
+    if (
+        series.dtype == object
+        and len(series.dropna())
+        and hasattr(series.dropna().iloc[0], "isoformat")
+        and not isinstance(series.dropna().iloc[0], str)
+    ):
         return pd.to_datetime(series)
     return series
 
 
-def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], columns: list[str] | None = None, label: str = "",
-                   rtol: float = RTOL) -> None:
+def assert_matches(
+    actual: pd.DataFrame,
+    expected: pd.DataFrame,
+    keys: list[str],
+    columns: list[str] | None = None,
+    label: str = "",
+    rtol: float = RTOL,
+) -> None:
     """Same key set, then every column equal: numbers to RTOL, everything else exactly, nulls in the same places."""
     columns = columns or [c for c in expected.columns if c not in keys]
     actual = actual.copy()
@@ -37,7 +48,9 @@ def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]
         assert len(repeated) == 0, f"{label}: {keys} is not a key of the {name} rows; repeated: {list(repeated[:5])}"
     missing = e.index.difference(a.index)
     extra = a.index.difference(e.index)
-    assert len(missing) == 0 and len(extra) == 0, f"{label}: key sets differ; missing {list(missing)[:5]}, extra {list(extra)[:5]}"
+    assert len(missing) == 0 and len(extra) == 0, (
+        f"{label}: key sets differ; missing {list(missing)[:5]}, extra {list(extra)[:5]}"
+    )
     a = a.loc[e.index]
     problems = []
     for column in columns:
@@ -49,7 +62,9 @@ def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]
         both = ~a_null & ~e_null
         if pd.api.types.is_datetime64_any_dtype(ev) or pd.api.types.is_datetime64_any_dtype(av):
             bad |= both & (pd.to_datetime(av).to_numpy() != pd.to_datetime(ev).to_numpy())
-        elif pd.api.types.is_bool_dtype(ev.dropna()) or isinstance(ev.dropna().iloc[0] if both.any() else None, (bool, np.bool_)):
+        elif pd.api.types.is_bool_dtype(ev.dropna()) or isinstance(
+            ev.dropna().iloc[0] if both.any() else None, (bool, np.bool_)
+        ):
             bad |= both & (av.fillna(False).astype(bool).to_numpy() != ev.fillna(False).astype(bool).to_numpy())
         elif pd.api.types.is_numeric_dtype(ev.dropna()) and pd.api.types.is_numeric_dtype(av.dropna()):
             x = av.to_numpy(dtype=float, na_value=np.nan)
@@ -60,5 +75,7 @@ def assert_matches(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]
             bad |= both & (av.astype(str).to_numpy() != ev.astype(str).to_numpy())
         if bad.any():
             idx = np.flatnonzero(bad)[:3]
-            problems.append(f"{column}: {bad.sum()} rows differ, e.g. {[(e.index[i], av.iloc[i], ev.iloc[i]) for i in idx]}")
+            problems.append(
+                f"{column}: {bad.sum()} rows differ, e.g. {[(e.index[i], av.iloc[i], ev.iloc[i]) for i in idx]}"
+            )
     assert not problems, f"{label}:\n" + "\n".join(problems)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from conftest import SEEDS
+from python_checks.project import SEEDS
 
 
 def write_table(folder: Path, name: str, header: list[str], rows: list[list]) -> None:
@@ -37,7 +37,9 @@ def only_orders(folder: Path) -> Path:
 
 def one_currency(folder: Path) -> Path:
     """Every order and spend row in the reporting currency; no fx_rates table."""
-    demo_copy(folder, ["orders", "order_items", "product_costs", "refunds", "customers", "marketing_spend", "inventory"])
+    demo_copy(
+        folder, ["orders", "order_items", "product_costs", "refunds", "customers", "marketing_spend", "inventory"]
+    )
     for name in ("orders", "marketing_spend"):
         df = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
         df["currency"] = "USD"
@@ -62,12 +64,27 @@ def monthly_buyers(folder: Path) -> Path:
     orders, customers = [], []
     for c in range(1, 31):
         cid = f"K{c:03d}"
-        customers.append([cid, "2023-01-01", f"k{c}@example.com", "US" if c % 2 else "GB", "email" if c % 3 else "organic"])
+        customers.append(
+            [cid, "2023-01-01", f"k{c}@example.com", "US" if c % 2 else "GB", "email" if c % 3 else "organic"]
+        )
         for month in range(36):
             year, m = 2023 + month // 12, month % 12 + 1
-            orders.append([f"K{c:03d}-{month:02d}", cid, f"{year}-{m:02d}-{(c % 27) + 1:02d} 10:00:00", f"{10 + c + month % 5}.50", "completed", "USD"])
-    write_table(folder, "orders", ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"], orders)
-    write_table(folder, "customers", ["customer_id", "created_at", "email", "country", "acquisition_channel"], customers)
+            orders.append(
+                [
+                    f"K{c:03d}-{month:02d}",
+                    cid,
+                    f"{year}-{m:02d}-{(c % 27) + 1:02d} 10:00:00",
+                    f"{10 + c + month % 5}.50",
+                    "completed",
+                    "USD",
+                ]
+            )
+    write_table(
+        folder, "orders", ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"], orders
+    )
+    write_table(
+        folder, "customers", ["customer_id", "created_at", "email", "country", "acquisition_channel"], customers
+    )
     return folder
 
 
@@ -78,7 +95,9 @@ def new_channel(folder: Path) -> Path:
         writer = csv.writer(fh, lineterminator="\n")
         for c in range(1, 9):
             writer.writerow([f"N{c:03d}", f"NEW{c:03d}", f"2025-0{c}-15 12:00:00", f"{40 + c}.00", "completed", "USD"])
-            writer.writerow([f"N{c:03d}b", f"NEW{c:03d}", f"2025-{c + 2:02d}-20 12:00:00", f"{20 + c}.00", "completed", "USD"])
+            writer.writerow(
+                [f"N{c:03d}b", f"NEW{c:03d}", f"2025-{c + 2:02d}-20 12:00:00", f"{20 + c}.00", "completed", "USD"]
+            )
     with open(folder / "customers.csv", "a", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         for c in range(1, 9):

@@ -38,21 +38,34 @@ class PostgresCluster:
             shutil.chown(self.folder, "postgres")
         data = self.folder / "data"
         self._run(["initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c TimeZone=UTC"
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c TimeZone=UTC"
+        )
         self._run(["pg_ctl", "-D", str(data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "start"])
         self.query("create database clv", database="postgres", autocommit=True)
         return self
 
     def stop(self):
-        subprocess.run(self.as_user + ["pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop"], capture_output=True)
+        subprocess.run(
+            self.as_user + ["pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop"], capture_output=True
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def env(self) -> dict:
-        return {"CLV_TARGET": "postgres", "CLV_PG_HOST": "127.0.0.1", "CLV_PG_PORT": str(self.port), "CLV_PG_USER": "postgres",
-                "CLV_PG_PASSWORD": "", "CLV_PG_DATABASE": "clv", "CLV_PG_SCHEMA": "clv"}
+        return {
+            "CLV_TARGET": "postgres",
+            "CLV_PG_HOST": "127.0.0.1",
+            "CLV_PG_PORT": str(self.port),
+            "CLV_PG_USER": "postgres",
+            "CLV_PG_PASSWORD": "",
+            "CLV_PG_DATABASE": "clv",
+            "CLV_PG_SCHEMA": "clv",
+        }
 
     def query(self, sql: str, database: str = "clv", autocommit: bool = False) -> pd.DataFrame | None:
         import psycopg2
+
         con = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database)
         con.autocommit = autocommit
         try:
@@ -80,8 +93,11 @@ def export_spark_tables(workdir: Path, names: list[str]) -> dict:
     """Read tables of a local Spark session's warehouse (spark-warehouse + metastore_db in workdir) into pandas,
     in a subprocess so that the JVM and its Derby metastore lock end with it."""
     import sys
+
     (workdir / "export").mkdir(exist_ok=True)
     (workdir / "export_tables.py").write_text(SPARK_EXPORT)
-    proc = subprocess.run([sys.executable, "export_tables.py", *names], cwd=workdir, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "export_tables.py", *names], cwd=workdir, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return {name: pd.read_parquet(workdir / "export" / f"{name}.parquet") for name in names}

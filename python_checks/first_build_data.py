@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from datasets import SEEDS, demo_copy, write_table
+from python_checks.datasets import SEEDS, demo_copy, write_table
 
 OPTIONAL_TABLES = ["order_items", "product_costs", "refunds", "customers", "marketing_spend", "fx_rates", "inventory"]
 REQUIRED_COLUMNS = {
@@ -26,14 +26,23 @@ REQUIRED_COLUMNS = {
 
 def three_orders(folder: Path) -> Path:
     """The smallest real try: orders.csv with the four required columns and three rows."""
-    write_table(folder, "orders", REQUIRED_COLUMNS["orders"], [
-        ["1001", "alice", "2025-01-15", "40.00"], ["1002", "alice", "2025-03-02", "25.50"], ["1003", "bob", "2025-02-20", "12.00"]])
+    write_table(
+        folder,
+        "orders",
+        REQUIRED_COLUMNS["orders"],
+        [
+            ["1001", "alice", "2025-01-15", "40.00"],
+            ["1002", "alice", "2025-03-02", "25.50"],
+            ["1003", "bob", "2025-02-20", "12.00"],
+        ],
+    )
     return folder
 
 
 def without_table(table: str):
     def build(folder: Path) -> Path:
         return demo_copy(folder, [t for t in ["orders", *OPTIONAL_TABLES] if t != table])
+
     build.__name__ = f"without_{table}"
     return build
 
@@ -63,8 +72,14 @@ def deliveries(folder: Path) -> Path:
     for table in ("orders", "order_items"):
         frame = pd.read_csv(SEEDS / f"{table}.csv", dtype=str, keep_default_na=False)
         (folder / table).mkdir(parents=True)
-        for number, part in enumerate([frame.iloc[: len(frame) // 3], frame.iloc[len(frame) // 3: 2 * len(frame) // 3],
-                                       frame.iloc[2 * len(frame) // 3:]], start=1):
+        for number, part in enumerate(
+            [
+                frame.iloc[: len(frame) // 3],
+                frame.iloc[len(frame) // 3 : 2 * len(frame) // 3],
+                frame.iloc[2 * len(frame) // 3 :],
+            ],
+            start=1,
+        ):
             part.to_csv(folder / table / f"delivery_{number:02d}.csv", index=False)
     return folder
 
@@ -72,6 +87,7 @@ def deliveries(folder: Path) -> Path:
 def reporting_in(currency: str):
     """The demo data with FX rates into another reporting currency (cross rates through USD, each date's rates
     carried forward), so that every order and spend row still converts."""
+
     def build(folder: Path) -> Path:
         demo_copy(folder)
         rates = pd.read_csv(SEEDS / "fx_rates.csv", dtype=str, keep_default_na=False)
@@ -81,8 +97,13 @@ def reporting_in(currency: str):
         rates = rates.dropna().drop_duplicates(["rate_date", "currency"], keep=False)
         if currency not in set(rates.currency):  # JPY: a made-up rate path, 150 +- a little per USD
             dates = sorted(rates.rate_date.unique())
-            made_up = pd.DataFrame({"rate_date": dates, "currency": currency,
-                                    "rate_to_reporting": [1 / (150 + (i % 17) * 0.5) for i in range(len(dates))]})
+            made_up = pd.DataFrame(
+                {
+                    "rate_date": dates,
+                    "currency": currency,
+                    "rate_to_reporting": [1 / (150 + (i % 17) * 0.5) for i in range(len(dates))],
+                }
+            )
             rates = pd.concat([rates, made_up], ignore_index=True)
         wide = rates.pivot(index="rate_date", columns="currency", values="rate_to_reporting").sort_index().ffill()
         wide["USD"] = 1.0
@@ -92,6 +113,7 @@ def reporting_in(currency: str):
         out["rate_to_reporting"] = out.rate_to_reporting.map(lambda value: f"{value:.10f}")
         out[["rate_date", "currency", "rate_to_reporting"]].to_csv(folder / "fx_rates.csv", index=False)
         return folder
+
     build.__name__ = f"reporting_in_{currency}"
     return build
 
@@ -111,14 +133,18 @@ def cdnow(folder: Path) -> Path:
     import lifetimes.datasets
 
     source = Path(lifetimes.datasets.__file__).parent / "CDNOW_sample.txt"
-    log = pd.read_csv(source, sep=r"\s+", header=None, names=["master_id", "customer_id", "date", "cds", "amount"], dtype=str)
+    log = pd.read_csv(
+        source, sep=r"\s+", header=None, names=["master_id", "customer_id", "date", "cds", "amount"], dtype=str
+    )
     amount = log.amount.astype(float).clip(lower=0.01)
-    orders = pd.DataFrame({
-        "order_id": [f"T{number:05d}" for number in range(1, len(log) + 1)],
-        "customer_id": log.customer_id,
-        "ordered_at": pd.to_datetime(log.date, format="%Y%m%d").dt.strftime("%Y-%m-%d"),
-        "order_total": amount.map(lambda value: f"{value:.2f}"),
-    })
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"T{number:05d}" for number in range(1, len(log) + 1)],
+            "customer_id": log.customer_id,
+            "ordered_at": pd.to_datetime(log.date, format="%Y%m%d").dt.strftime("%Y-%m-%d"),
+            "order_total": amount.map(lambda value: f"{value:.2f}"),
+        }
+    )
     folder.mkdir(parents=True, exist_ok=True)
     orders.to_csv(folder / "orders.csv", index=False)
     return folder
@@ -131,5 +157,6 @@ def load_into_schema(raw: Path, database: Path, schema: str) -> None:
     with duckdb.connect(str(database)) as con:
         con.execute(f"create schema if not exists {schema}")
         for path in raw.glob("*.csv"):
-            con.execute(f"create table {schema}.{path.stem} as select * from read_csv(?, all_varchar = true)", [str(path)])
-
+            con.execute(
+                f"create table {schema}.{path.stem} as select * from read_csv(?, all_varchar = true)", [str(path)]
+            )

@@ -91,8 +91,14 @@ def _read_csv(path: Path, encoding: str) -> pd.DataFrame:
 
 def _read_table_files(raw_dir: Path, name: str, encoding: str = "utf-8") -> pd.DataFrame | None:
     """<name>.csv, <name>.parquet, or a folder <name>/ of .csv or .parquet files (as the project reads them)."""
-    files = sorted([*raw_dir.glob(f"{name}.csv"), *raw_dir.glob(f"{name}.parquet"),
-                    *raw_dir.glob(f"{name}/*.csv"), *raw_dir.glob(f"{name}/*.parquet")])
+    files = sorted(
+        [
+            *raw_dir.glob(f"{name}.csv"),
+            *raw_dir.glob(f"{name}.parquet"),
+            *raw_dir.glob(f"{name}/*.csv"),
+            *raw_dir.glob(f"{name}/*.parquet"),
+        ]
+    )
     files = [path for path in files if path.stat().st_size > 0]  # a file of zero bytes is skipped
     if not files:
         return None
@@ -104,7 +110,11 @@ def _read_table_files(raw_dir: Path, name: str, encoding: str = "utf-8") -> pd.D
             frame = pd.read_parquet(path)
             for column in frame.columns:  # typed Parquet columns are read as text, as the project casts them
                 values = frame[column]
-                text = values if pd.api.types.is_string_dtype(values) else values.map(lambda v: None if pd.isna(v) else str(v), na_action="ignore")
+                text = (
+                    values
+                    if pd.api.types.is_string_dtype(values)
+                    else values.map(lambda v: None if pd.isna(v) else str(v), na_action="ignore")
+                )
                 frame[column] = text.where(values.notna(), "")
             frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -127,7 +137,9 @@ def read_raw(raw_dir: Path, cfg: Config | None = None) -> dict[str, pd.DataFrame
         out = pd.DataFrame(index=df.index)
         for column in columns:
             if column in df.columns:
-                out[column] = [v.strip() if isinstance(v, str) and v.strip() != "" else None for v in df[column].astype(object)]
+                out[column] = [
+                    v.strip() if isinstance(v, str) and v.strip() != "" else None for v in df[column].astype(object)
+                ]
             else:
                 out[column] = None
         tables[name] = out.reset_index(drop=True)
@@ -187,9 +199,17 @@ def fx_lookup(frame: pd.DataFrame, date_col: str, fx: pd.DataFrame, reporting: s
     rates[frame["currency"] == reporting] = 1.0
     todo = frame[(frame["currency"] != reporting) & frame[date_col].notna()]
     if len(todo) and len(fx):
-        left = pd.DataFrame({"_row": todo.index, "currency": todo["currency"].astype(str), "day": todo[date_col].astype("datetime64[ns]")})
+        left = pd.DataFrame(
+            {
+                "_row": todo.index,
+                "currency": todo["currency"].astype(str),
+                "day": todo[date_col].astype("datetime64[ns]"),
+            }
+        )
         right = fx[["currency", "rate_date", "rate_to_reporting"]].rename(columns={"rate_date": "day"})
-        right = right.assign(currency=right.currency.astype(str), day=right.day.astype("datetime64[ns]")).sort_values("day")
+        right = right.assign(currency=right.currency.astype(str), day=right.day.astype("datetime64[ns]")).sort_values(
+            "day"
+        )
         found = pd.merge_asof(left.sort_values("day"), right, on="day", by="currency", direction="backward")
         rates[found["_row"].to_numpy()] = found["rate_to_reporting"].to_numpy()
     return rates
@@ -221,7 +241,9 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
         df = df.copy()
         rules = [("malformed_row", df.malformed_line.notna()), *rules]
         df["reason"] = first_reason(rules, df.index)
-        quarantined.append(pd.DataFrame({"source_table": name, "quarantine_reason": df.loc[df.reason.notna(), "reason"]}))
+        quarantined.append(
+            pd.DataFrame({"source_table": name, "quarantine_reason": df.loc[df.reason.notna(), "reason"]})
+        )
         clean_tables[name] = df[df.reason.isna()].drop(columns=["reason"]).reset_index(drop=True)
 
     # fx_rates
@@ -229,13 +251,28 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     df["currency_clean"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else None)
     df["rate_date_p"] = df["rate_date"].map(to_date).astype("datetime64[ns]")
     df["rate_p"] = df["rate_to_reporting"].map(to_number).astype(float)
-    finish("fx_rates", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_fx_rate", df.conflict), ("null_currency", df.currency.isna()),
-        ("unparseable_timestamp", df.rate_date_p.isna()), ("unparseable_number", df.rate_p.isna()),
-        ("implausible_amount", implausible(df.rate_p)), ("negative_amount", df.rate_p <= 0),
-        ("future_dated", df.rate_date_p > cutoff)])
+    finish(
+        "fx_rates",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_fx_rate", df.conflict),
+            ("null_currency", df.currency.isna()),
+            ("unparseable_timestamp", df.rate_date_p.isna()),
+            ("unparseable_number", df.rate_p.isna()),
+            ("implausible_amount", implausible(df.rate_p)),
+            ("negative_amount", df.rate_p <= 0),
+            ("future_dated", df.rate_date_p > cutoff),
+        ],
+    )
     fx = clean_tables["fx_rates"].rename(columns={"rate_date": "raw_rate_date"})
-    fx = pd.DataFrame({"currency": fx["currency_clean"], "rate_date": fx["rate_date_p"], "rate_to_reporting": fx["rate_p"].astype(float)})
+    fx = pd.DataFrame(
+        {
+            "currency": fx["currency_clean"],
+            "rate_date": fx["rate_date_p"],
+            "rate_to_reporting": fx["rate_p"].astype(float),
+        }
+    )
     clean_tables["fx_rates"] = fx
 
     # orders
@@ -246,13 +283,23 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     df["status_p"] = df["status"].map(lambda v: v.lower() if isinstance(v, str) else "completed")
     df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
     df["fx_rate"] = fx_lookup(df, "order_date", fx, rep)
-    finish("orders", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_order_id", df.conflict), ("null_order_id", df.order_id.isna()),
-        ("null_customer_id", df.customer_id.isna()), ("unparseable_timestamp", df.ordered_at_p.isna()),
-        ("unparseable_number", df.order_total_p.isna()), ("implausible_amount", implausible(df.order_total_p, df.order_total_p * df.fx_rate)),
-        ("negative_amount", df.order_total_p < 0),
-        ("unknown_status", ~df.status_p.isin(STATUSES)), ("missing_fx_rate", df.fx_rate.isna()),
-        ("future_dated", df.order_date > cutoff)])
+    finish(
+        "orders",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_order_id", df.conflict),
+            ("null_order_id", df.order_id.isna()),
+            ("null_customer_id", df.customer_id.isna()),
+            ("unparseable_timestamp", df.ordered_at_p.isna()),
+            ("unparseable_number", df.order_total_p.isna()),
+            ("implausible_amount", implausible(df.order_total_p, df.order_total_p * df.fx_rate)),
+            ("negative_amount", df.order_total_p < 0),
+            ("unknown_status", ~df.status_p.isin(STATUSES)),
+            ("missing_fx_rate", df.fx_rate.isna()),
+            ("future_dated", df.order_date > cutoff),
+        ],
+    )
     orders = clean_tables["orders"]
     clean_orders = set(orders["order_id"])
 
@@ -260,37 +307,74 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     df = flags("order_items", ["order_id", "order_item_id"])
     df["quantity_p"] = df["quantity"].map(to_number).astype(float)
     df["unit_price_p"] = df["unit_price"].map(to_number).astype(float)
-    finish("order_items", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_order_item_id", df.conflict), ("null_order_id", df.order_id.isna()),
-        ("null_product_id", df.product_id.isna()), ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
-        ("implausible_amount", implausible(df.quantity_p, df.unit_price_p)),
-        ("negative_amount", (df.quantity_p <= 0) | (df.unit_price_p < 0)), ("orphan_item", ~df.order_id.isin(clean_orders))])
+    finish(
+        "order_items",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_order_item_id", df.conflict),
+            ("null_order_id", df.order_id.isna()),
+            ("null_product_id", df.product_id.isna()),
+            ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
+            ("implausible_amount", implausible(df.quantity_p, df.unit_price_p)),
+            ("negative_amount", (df.quantity_p <= 0) | (df.unit_price_p < 0)),
+            ("orphan_item", ~df.order_id.isin(clean_orders)),
+        ],
+    )
 
     # product_costs
     df = flags("product_costs", ["product_id", "valid_from"])
     df["valid_from_p"] = df["valid_from"].map(to_date).astype("datetime64[ns]")
     df["unit_cost_p"] = df["unit_cost"].map(to_number).astype(float)
-    finish("product_costs", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_cost", df.conflict), ("null_product_id", df.product_id.isna()),
-        ("unparseable_timestamp", df.valid_from_p.isna()), ("unparseable_number", df.unit_cost_p.isna()),
-        ("implausible_amount", implausible(df.unit_cost_p)), ("negative_amount", df.unit_cost_p < 0)])
+    finish(
+        "product_costs",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_cost", df.conflict),
+            ("null_product_id", df.product_id.isna()),
+            ("unparseable_timestamp", df.valid_from_p.isna()),
+            ("unparseable_number", df.unit_cost_p.isna()),
+            ("implausible_amount", implausible(df.unit_cost_p)),
+            ("negative_amount", df.unit_cost_p < 0),
+        ],
+    )
 
     # refunds
     df = flags("refunds", ["refund_id"])
     df["refunded_at_p"] = df["refunded_at"].map(to_timestamp).astype("datetime64[ns]")
     df["amount_p"] = df["amount"].map(to_number).astype(float)
-    finish("refunds", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_refund_id", df.conflict), ("null_refund_id", df.refund_id.isna()),
-        ("null_order_id", df.order_id.isna()), ("unparseable_timestamp", df.refunded_at.notna() & df.refunded_at_p.isna()),
-        ("unparseable_number", df.amount_p.isna()), ("implausible_amount", implausible(df.amount_p)), ("negative_amount", df.amount_p < 0),
-        ("future_dated", df.refunded_at_p.dt.normalize() > cutoff), ("orphan_refund", ~df.order_id.isin(clean_orders))])
+    finish(
+        "refunds",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_refund_id", df.conflict),
+            ("null_refund_id", df.refund_id.isna()),
+            ("null_order_id", df.order_id.isna()),
+            ("unparseable_timestamp", df.refunded_at.notna() & df.refunded_at_p.isna()),
+            ("unparseable_number", df.amount_p.isna()),
+            ("implausible_amount", implausible(df.amount_p)),
+            ("negative_amount", df.amount_p < 0),
+            ("future_dated", df.refunded_at_p.dt.normalize() > cutoff),
+            ("orphan_refund", ~df.order_id.isin(clean_orders)),
+        ],
+    )
 
     # customers
     df = flags("customers", ["customer_id"])
     df["created_at_p"] = df["created_at"].map(to_timestamp).astype("datetime64[ns]")
-    finish("customers", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_customer_id", df.conflict), ("null_customer_id", df.customer_id.isna()),
-        ("unparseable_timestamp", df.created_at.notna() & df.created_at_p.isna()), ("future_dated", df.created_at_p.dt.normalize() > cutoff)])
+    finish(
+        "customers",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_customer_id", df.conflict),
+            ("null_customer_id", df.customer_id.isna()),
+            ("unparseable_timestamp", df.created_at.notna() & df.created_at_p.isna()),
+            ("future_dated", df.created_at_p.dt.normalize() > cutoff),
+        ],
+    )
 
     # marketing_spend
     df = flags("marketing_spend", [])
@@ -298,11 +382,20 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     df["amount_p"] = df["amount"].map(to_number).astype(float)
     df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
     df["fx_rate"] = fx_lookup(df, "spend_date_p", fx, rep)
-    finish("marketing_spend", df, [
-        ("duplicate_row", df.copy_number > 1), ("null_channel", df.channel.isna()), ("unparseable_timestamp", df.spend_date_p.isna()),
-        ("unparseable_number", df.amount_p.isna()), ("implausible_amount", implausible(df.amount_p, df.amount_p * df.fx_rate)),
-        ("negative_amount", df.amount_p < 0), ("missing_fx_rate", df.fx_rate.isna()),
-        ("future_dated", df.spend_date_p > cutoff)])
+    finish(
+        "marketing_spend",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("null_channel", df.channel.isna()),
+            ("unparseable_timestamp", df.spend_date_p.isna()),
+            ("unparseable_number", df.amount_p.isna()),
+            ("implausible_amount", implausible(df.amount_p, df.amount_p * df.fx_rate)),
+            ("negative_amount", df.amount_p < 0),
+            ("missing_fx_rate", df.fx_rate.isna()),
+            ("future_dated", df.spend_date_p > cutoff),
+        ],
+    )
 
     # inventory
     df = flags("inventory", ["period_start"])
@@ -311,12 +404,20 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     for c in ["beginning_inventory", "purchases", "ending_inventory"]:
         df[c + "_p"] = df[c].map(to_number).astype(float)
     nums = df[["beginning_inventory_p", "purchases_p", "ending_inventory_p"]]
-    finish("inventory", df, [
-        ("duplicate_row", df.copy_number > 1), ("conflicting_period_start", df.conflict),
-        ("unparseable_timestamp", df.period_start_p.isna() | df.period_end_p.isna()), ("unparseable_number", nums.isna().any(axis=1)),
-        ("implausible_amount", implausible(*(nums[c] for c in nums.columns))),
-        ("negative_amount", (nums < 0).any(axis=1)), ("invalid_period", df.period_end_p < df.period_start_p),
-        ("future_dated", df.period_start_p > cutoff)])
+    finish(
+        "inventory",
+        df,
+        [
+            ("duplicate_row", df.copy_number > 1),
+            ("conflicting_period_start", df.conflict),
+            ("unparseable_timestamp", df.period_start_p.isna() | df.period_end_p.isna()),
+            ("unparseable_number", nums.isna().any(axis=1)),
+            ("implausible_amount", implausible(*(nums[c] for c in nums.columns))),
+            ("negative_amount", (nums < 0).any(axis=1)),
+            ("invalid_period", df.period_end_p < df.period_start_p),
+            ("future_dated", df.period_start_p > cutoff),
+        ],
+    )
 
     quarantine = pd.concat(quarantined, ignore_index=True)
     return Cleaned(clean_tables, quarantine, {k: len(v) for k, v in raw.items()})
@@ -345,24 +446,43 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     dgm = cfg.default_gross_margin
 
     orders = t["orders"]
-    orders = pd.DataFrame({
-        "order_id": orders["order_id"], "customer_id": orders["customer_id"], "ordered_at": orders["ordered_at_p"],
-        "order_date": orders["order_date"], "status": orders["status_p"], "order_total": orders["order_total_p"].astype(float),
-        "fx_rate": orders["fx_rate"].astype(float)})
+    orders = pd.DataFrame(
+        {
+            "order_id": orders["order_id"],
+            "customer_id": orders["customer_id"],
+            "ordered_at": orders["ordered_at_p"],
+            "order_date": orders["order_date"],
+            "status": orders["status_p"],
+            "order_total": orders["order_total_p"].astype(float),
+            "fx_rate": orders["fx_rate"].astype(float),
+        }
+    )
 
     # COGS at the cost valid on the order date
     items = t["order_items"][["order_id", "product_id"]].copy()
     items["quantity"] = t["order_items"]["quantity_p"].astype(float)
-    costs = pd.DataFrame({"product_id": t["product_costs"]["product_id"], "valid_from": t["product_costs"]["valid_from_p"],
-                          "unit_cost": t["product_costs"]["unit_cost_p"].astype(float)})
+    costs = pd.DataFrame(
+        {
+            "product_id": t["product_costs"]["product_id"],
+            "valid_from": t["product_costs"]["valid_from_p"],
+            "unit_cost": t["product_costs"]["unit_cost_p"].astype(float),
+        }
+    )
     items = items.merge(orders[["order_id", "order_date"]], on="order_id")
     items = pd.merge_asof(
         items.assign(product_id=items.product_id.astype(str)).sort_values("order_date"),
         costs.assign(product_id=costs.product_id.astype(str)).sort_values("valid_from"),
-        left_on="order_date", right_on="valid_from", by="product_id", direction="backward")
+        left_on="order_date",
+        right_on="valid_from",
+        by="product_id",
+        direction="backward",
+    )
     items["line_cost"] = items["quantity"] * items["unit_cost"]
-    per_order = items.groupby("order_id").agg(lines=("quantity", "size"), missing=("unit_cost", lambda s: s.isna().sum()),
-                                              items_cogs=("line_cost", lambda s: s.sum(min_count=1)))
+    per_order = items.groupby("order_id").agg(
+        lines=("quantity", "size"),
+        missing=("unit_cost", lambda s: s.isna().sum()),
+        items_cogs=("line_cost", lambda s: s.sum(min_count=1)),
+    )
     refunds = t["refunds"].assign(amount=t["refunds"]["amount_p"].astype(float)).groupby("order_id")["amount"].sum()
 
     orders = orders.merge(per_order, left_on="order_id", right_index=True, how="left")
@@ -386,20 +506,36 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     purchases["w_cogs"] = purchases.cogs.where(purchases.in_w, 0.0)
 
     customers_raw = t["customers"]
-    attrs = pd.DataFrame({
-        "customer_id": customers_raw["customer_id"],
-        "acquisition_channel": customers_raw["acquisition_channel"].map(lambda v: v.lower() if isinstance(v, str) else "unknown"),
-        "country": customers_raw["country"].map(lambda v: v.upper() if isinstance(v, str) else "unknown"),
-        **{column: customers_raw[column].map(lambda v: v if isinstance(v, str) else "unknown") for column in cfg.custom_dimensions},
-    }).set_index("customer_id")
+    attrs = pd.DataFrame(
+        {
+            "customer_id": customers_raw["customer_id"],
+            "acquisition_channel": customers_raw["acquisition_channel"].map(
+                lambda v: v.lower() if isinstance(v, str) else "unknown"
+            ),
+            "country": customers_raw["country"].map(lambda v: v.upper() if isinstance(v, str) else "unknown"),
+            **{
+                column: customers_raw[column].map(lambda v: v if isinstance(v, str) else "unknown")
+                for column in cfg.custom_dimensions
+            },
+        }
+    ).set_index("customer_id")
 
     g = purchases.groupby("customer_id")
-    cust = pd.DataFrame({
-        "first_purchase_date": g.order_date.min(), "last_purchase_date": g.order_date.max(), "purchases": g.size(),
-        "revenue": g.net_revenue.sum(), "cogs": g.cogs.sum(), "gross_profit": g.gross_profit.sum(),
-        "window_orders": g.in_w.sum(), "window_revenue": g.w_revenue.sum(), "window_cogs": g.w_cogs.sum(),
-        "active_w": g.in_w.any(), "active_w0": g.in_w0.any(),
-    })
+    cust = pd.DataFrame(
+        {
+            "first_purchase_date": g.order_date.min(),
+            "last_purchase_date": g.order_date.max(),
+            "purchases": g.size(),
+            "revenue": g.net_revenue.sum(),
+            "cogs": g.cogs.sum(),
+            "gross_profit": g.gross_profit.sum(),
+            "window_orders": g.in_w.sum(),
+            "window_revenue": g.w_revenue.sum(),
+            "window_cogs": g.w_cogs.sum(),
+            "active_w": g.in_w.any(),
+            "active_w0": g.in_w0.any(),
+        }
+    )
     cust["acquisition_channel"] = cust.index.map(lambda c: attrs["acquisition_channel"].get(c, "unknown"))
     cust["country"] = cust.index.map(lambda c: attrs["country"].get(c, "unknown"))
     for column in cfg.custom_dimensions:
@@ -409,12 +545,18 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     cust["is_new"] = cust.first_purchase_date > w_start
     cust["tenure_days"] = (as_of - cust.first_purchase_date).dt.days
     cust["recency_days"] = (as_of - cust.last_purchase_date).dt.days
-    cust["avg_gap"] = np.where(cust.purchases > 1, (cust.last_purchase_date - cust.first_purchase_date).dt.days / (cust.purchases - 1).clip(lower=1), np.nan)
+    cust["avg_gap"] = np.where(
+        cust.purchases > 1,
+        (cust.last_purchase_date - cust.first_purchase_date).dt.days / (cust.purchases - 1).clip(lower=1),
+        np.nan,
+    )
     cust.index.name = "customer_id"
     cust = cust.reset_index()
 
     results = {}
-    results["segment_clv"] = segment_clv(cust, t["marketing_spend"], cfg, as_of, w_start, years, inventory_periods(t["inventory"], purchases))
+    results["segment_clv"] = segment_clv(
+        cust, t["marketing_spend"], cfg, as_of, w_start, years, inventory_periods(t["inventory"], purchases)
+    )
     results["customer_clv"] = customer_clv(cust, purchases, cfg, as_of)
     results["value_tiers"] = value_tiers(results["customer_clv"])
     results["acquisition_cac"] = acquisition_cac(cust, t["marketing_spend"], as_of)
@@ -436,17 +578,23 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
 def bgnbd_summary(purchases: pd.DataFrame, cutoff, unit_days: float = 7.0) -> pd.DataFrame:
     """Per customer: x (repeat purchase days), t_x, T in time units, mean revenue of the repeat days."""
     p = purchases[purchases.order_date <= cutoff]
-    days = p.groupby(["customer_id", "order_date"]).agg(revenue=("net_revenue", "sum"), gp=("gross_profit", "sum")).reset_index()
+    days = (
+        p.groupby(["customer_id", "order_date"])
+        .agg(revenue=("net_revenue", "sum"), gp=("gross_profit", "sum"))
+        .reset_index()
+    )
     days = days.sort_values(["customer_id", "order_date"])
     days["n"] = days.groupby("customer_id").cumcount()
     g = days.groupby("customer_id")
-    out = pd.DataFrame({
-        "frequency": g.size() - 1,
-        "recency": (g.order_date.max() - g.order_date.min()).dt.days / unit_days,
-        "T": (pd.Timestamp(cutoff) - g.order_date.min()).dt.days / unit_days,
-        "repeat_revenue": days[days.n > 0].groupby("customer_id").revenue.sum(),
-        "margin": g.gp.sum() / g.revenue.sum(),
-    })
+    out = pd.DataFrame(
+        {
+            "frequency": g.size() - 1,
+            "recency": (g.order_date.max() - g.order_date.min()).dt.days / unit_days,
+            "T": (pd.Timestamp(cutoff) - g.order_date.min()).dt.days / unit_days,
+            "repeat_revenue": days[days.n > 0].groupby("customer_id").revenue.sum(),
+            "margin": g.gp.sum() / g.revenue.sum(),
+        }
+    )
     out["repeat_revenue"] = out.repeat_revenue.fillna(0.0)
     out["monetary_value"] = np.where(out.frequency > 0, out.repeat_revenue / out.frequency.clip(lower=1), np.nan)
     return out.reset_index()
@@ -459,15 +607,34 @@ def inventory_periods(inventory: pd.DataFrame, purchases: pd.DataFrame) -> pd.Da
         revenue = inside.net_revenue.sum()
         cogs_items = inside.cogs.sum()
         cogs_inventory = p.beginning_inventory_p + p.purchases_p - p.ending_inventory_p
-        rows.append({
-            "period_start": p.period_start_p, "period_end": p.period_end_p, "purchases": len(inside), "revenue": revenue,
-            "cogs_items": cogs_items, "beginning_inventory": p.beginning_inventory_p, "inventory_purchases": p.purchases_p,
-            "ending_inventory": p.ending_inventory_p, "cogs_inventory": cogs_inventory,
-            "gross_margin_items": (revenue - cogs_items) / revenue if revenue else np.nan,
-            "gross_margin_inventory": (revenue - cogs_inventory) / revenue if revenue else np.nan,
-        })
-    columns = ["period_start", "period_end", "purchases", "revenue", "cogs_items", "beginning_inventory", "inventory_purchases",
-               "ending_inventory", "cogs_inventory", "gross_margin_items", "gross_margin_inventory"]
+        rows.append(
+            {
+                "period_start": p.period_start_p,
+                "period_end": p.period_end_p,
+                "purchases": len(inside),
+                "revenue": revenue,
+                "cogs_items": cogs_items,
+                "beginning_inventory": p.beginning_inventory_p,
+                "inventory_purchases": p.purchases_p,
+                "ending_inventory": p.ending_inventory_p,
+                "cogs_inventory": cogs_inventory,
+                "gross_margin_items": (revenue - cogs_items) / revenue if revenue else np.nan,
+                "gross_margin_inventory": (revenue - cogs_inventory) / revenue if revenue else np.nan,
+            }
+        )
+    columns = [
+        "period_start",
+        "period_end",
+        "purchases",
+        "revenue",
+        "cogs_items",
+        "beginning_inventory",
+        "inventory_purchases",
+        "ending_inventory",
+        "cogs_inventory",
+        "gross_margin_items",
+        "gross_margin_inventory",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -478,8 +645,13 @@ def discounted_clv(annual_margin: float, retention: float, discount_rate: float,
 
 
 def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) -> pd.DataFrame:
-    spend = pd.DataFrame({"channel": spend_clean["channel"].map(lambda v: v.lower() if isinstance(v, str) else None), "date": spend_clean["spend_date_p"],
-                          "amount": spend_clean["amount_p"].astype(float) * spend_clean["fx_rate"].astype(float)})
+    spend = pd.DataFrame(
+        {
+            "channel": spend_clean["channel"].map(lambda v: v.lower() if isinstance(v, str) else None),
+            "date": spend_clean["spend_date_p"],
+            "amount": spend_clean["amount_p"].astype(float) * spend_clean["fx_rate"].astype(float),
+        }
+    )
     has_spend = len(spend) > 0
     spend_w = spend[(spend.date > w_start) & (spend.date <= as_of)]
 
@@ -487,7 +659,9 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
         inside = periods[(periods.period_end > w_start) & (periods.period_end <= as_of)]
         rev = inside.revenue.sum()
         inv_margin = (rev - inside.cogs_inventory.sum()) / rev if len(inside) and rev else cfg.default_gross_margin
-    segments = [("all", cust.assign(_v="all"))] + [(d, cust.assign(_v=cust[d].astype(str))) for d in cfg.segment_dimensions]
+    segments = [("all", cust.assign(_v="all"))] + [
+        (d, cust.assign(_v=cust[d].astype(str))) for d in cfg.segment_dimensions
+    ]
     rows = []
     for dim, frame in segments:
         groups = list(frame.groupby("_v"))
@@ -497,13 +671,22 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
             prior = int(s.active_w0.sum())
             retained = int((s.active_w0 & s.active_w).sum())
             row = {
-                "segment_dimension": dim, "segment_value": value, "as_of_date": as_of, "customers": len(s),
-                "active_customers": int(s.active_w.sum()), "orders": int(s.window_orders.sum()), "revenue": s.window_revenue.sum(),
-                "cogs": s.window_cogs.sum(), "prior_window_customers": prior, "retained_customers": retained,
+                "segment_dimension": dim,
+                "segment_value": value,
+                "as_of_date": as_of,
+                "customers": len(s),
+                "active_customers": int(s.active_w.sum()),
+                "orders": int(s.window_orders.sum()),
+                "revenue": s.window_revenue.sum(),
+                "cogs": s.window_cogs.sum(),
+                "prior_window_customers": prior,
+                "retained_customers": retained,
                 "new_customers": int(s.is_new.sum()),
             }
             row["aov"] = row["revenue"] / row["orders"] if row["orders"] else np.nan
-            row["purchase_frequency"] = row["orders"] / row["active_customers"] / years if row["active_customers"] else np.nan
+            row["purchase_frequency"] = (
+                row["orders"] / row["active_customers"] / years if row["active_customers"] else np.nan
+            )
             if cfg.margin_method == "items":
                 row["gross_margin"] = (row["revenue"] - row["cogs"]) / row["revenue"] if row["revenue"] else np.nan
             elif cfg.margin_method == "inventory":
@@ -528,17 +711,33 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
     out["is_retention_imputed"] = out.segment_retention.isna() & pd.notna(business)
     out["churn_rate"] = 1 - out.retention_rate
     cap = cfg.max_lifetime_years
-    out["expected_lifetime_years"] = out.churn_rate.map(lambda c: np.nan if pd.isna(c) else (cap if c == 0 else min(1 / c, cap)))
+    out["expected_lifetime_years"] = out.churn_rate.map(
+        lambda c: np.nan if pd.isna(c) else (cap if c == 0 else min(1 / c, cap))
+    )
     out["is_lifetime_capped"] = out.churn_rate.map(lambda c: False if pd.isna(c) else (c == 0 or 1 / c > cap))
     out["annual_margin"] = out.aov * out.purchase_frequency * out.gross_margin
     out["clv_revenue"] = out.aov * out.purchase_frequency * out.expected_lifetime_years
     out["clv_margin"] = out.annual_margin * out.expected_lifetime_years
-    out["clv_discounted"] = [discounted_clv(m, r, cfg.discount_rate, cfg.clv_horizon_years) for m, r in zip(out.annual_margin, out.retention_rate)]
-    out["cac"] = [s / n if pd.notna(s) and n else np.nan for s, n in zip(out.acquisition_spend, out.new_customers)]
-    out["ltv_to_cac_ratio"] = [c / k if pd.notna(k) and k != 0 and pd.notna(c) else np.nan for c, k in zip(out.clv_discounted, out.cac)]
-    out["is_cac_below_ltv"] = [None if pd.isna(k) or pd.isna(c) else bool(k < c) for c, k in zip(out.clv_discounted, out.cac)]
+    out["clv_discounted"] = [
+        discounted_clv(m, r, cfg.discount_rate, cfg.clv_horizon_years)
+        for m, r in zip(out.annual_margin, out.retention_rate, strict=True)
+    ]
+    out["cac"] = [
+        spend / new if pd.notna(spend) and new else np.nan
+        for spend, new in zip(out.acquisition_spend, out.new_customers, strict=True)
+    ]
+    out["ltv_to_cac_ratio"] = [
+        clv / cac if pd.notna(cac) and cac != 0 and pd.notna(clv) else np.nan
+        for clv, cac in zip(out.clv_discounted, out.cac, strict=True)
+    ]
+    out["is_cac_below_ltv"] = [
+        None if pd.isna(k) or pd.isna(c) else bool(k < c) for c, k in zip(out.clv_discounted, out.cac, strict=True)
+    ]
     out["clv_net_of_cac"] = out.clv_discounted - out.cac
-    out["cac_payback_months"] = [k / (m / 12) if pd.notna(k) and pd.notna(m) and m != 0 else np.nan for k, m in zip(out.cac, out.annual_margin)]
+    out["cac_payback_months"] = [
+        cac / (margin / 12) if pd.notna(cac) and pd.notna(margin) and margin != 0 else np.nan
+        for cac, margin in zip(out.cac, out.annual_margin, strict=True)
+    ]
 
     def health(c, k):
         if pd.isna(k) or pd.isna(c):
@@ -547,13 +746,18 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
             return "healthy"
         return "marginal" if c >= k else "unprofitable"
 
-    out["ltv_cac_health"] = [health(c, k) for c, k in zip(out.clv_discounted, out.cac)]
+    out["ltv_cac_health"] = [health(c, k) for c, k in zip(out.clv_discounted, out.cac, strict=True)]
     return out.drop(columns=["segment_retention"])
 
 
 def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
     c = cust.copy()
-    gaps = purchases.sort_values(["customer_id", "ordered_at", "order_id"]).groupby("customer_id").order_date.diff().dt.days.dropna()
+    gaps = (
+        purchases.sort_values(["customer_id", "ordered_at", "order_id"])
+        .groupby("customer_id")
+        .order_date.diff()
+        .dt.days.dropna()
+    )
     median_gap = float(np.median(gaps)) if len(gaps) else np.nan
     c["aov"] = c.revenue / c.purchases
     c["avg_days_between_purchases"] = c.avg_gap
@@ -577,16 +781,20 @@ def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
             return "hibernating"
         return "potential_loyalists"
 
-    c["rfm_segment"] = [label(r, f, m) for r, f, m in zip(c.r_score, c.f_score, c.m_score)]
+    c["rfm_segment"] = [label(r, f, m) for r, f, m in zip(c.r_score, c.f_score, c.m_score, strict=True)]
     order = c.sort_values(["revenue_key", "customer_id"], ascending=[False, True], kind="mergesort").index
     c.loc[order, "revenue_rank"] = np.arange(1, len(c) + 1)
     n = len(c)
     c["value_tier"] = [
-        "vip" if r * 100 <= n * 5 else "high" if r * 100 <= n * 20 else "medium" if r * 100 <= n * 50 else "low" for r in c.revenue_rank
+        "vip" if r * 100 <= n * 5 else "high" if r * 100 <= n * 20 else "medium" if r * 100 <= n * 50 else "low"
+        for r in c.revenue_rank
     ]
     basis = c.avg_gap.where(c.avg_gap.notna(), median_gap)
     c["overdue_threshold_days"] = cfg.overdue_factor * basis
-    c["is_overdue"] = [None if pd.isna(th) else bool(r > th) for r, th in zip(c.recency_days, c.overdue_threshold_days)]
+    c["is_overdue"] = [
+        None if pd.isna(threshold) else bool(recency > threshold)
+        for recency, threshold in zip(c.recency_days, c.overdue_threshold_days, strict=True)
+    ]
     c["as_of_date"] = as_of
     return c
 
@@ -596,19 +804,31 @@ def value_tiers(customers: pd.DataFrame) -> pd.DataFrame:
     total_rev, total_gp, n = customers.revenue.sum(), customers.gross_profit.sum(), len(customers)
     for rank, tier in enumerate(["vip", "high", "medium", "low"], start=1):
         s = customers[customers.value_tier == tier]
-        rows.append({
-            "value_tier": tier, "tier_rank": rank, "customers": len(s), "revenue": s.revenue.sum(), "gross_profit": s.gross_profit.sum(),
-            "share_of_customers": len(s) / n if n else np.nan, "share_of_revenue": s.revenue.sum() / total_rev if total_rev else np.nan,
-            "share_of_gross_profit": s.gross_profit.sum() / total_gp if total_gp else np.nan,
-            "revenue_per_customer": s.revenue.sum() / len(s) if len(s) else np.nan,
-            "min_customer_revenue": s.revenue.min() if len(s) else np.nan,
-        })
+        rows.append(
+            {
+                "value_tier": tier,
+                "tier_rank": rank,
+                "customers": len(s),
+                "revenue": s.revenue.sum(),
+                "gross_profit": s.gross_profit.sum(),
+                "share_of_customers": len(s) / n if n else np.nan,
+                "share_of_revenue": s.revenue.sum() / total_rev if total_rev else np.nan,
+                "share_of_gross_profit": s.gross_profit.sum() / total_gp if total_gp else np.nan,
+                "revenue_per_customer": s.revenue.sum() / len(s) if len(s) else np.nan,
+                "min_customer_revenue": s.revenue.min() if len(s) else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def acquisition_cac(cust, spend_clean, as_of) -> pd.DataFrame:
-    spend = pd.DataFrame({"acquisition_channel": spend_clean["channel"].map(lambda v: v.lower() if isinstance(v, str) else None), "date": spend_clean["spend_date_p"],
-                          "amount": spend_clean["amount_p"].astype(float) * spend_clean["fx_rate"].astype(float)})
+    spend = pd.DataFrame(
+        {
+            "acquisition_channel": spend_clean["channel"].map(lambda v: v.lower() if isinstance(v, str) else None),
+            "date": spend_clean["spend_date_p"],
+            "amount": spend_clean["amount_p"].astype(float) * spend_clean["fx_rate"].astype(float),
+        }
+    )
     has_spend = len(spend) > 0
     spend = spend[spend.date <= as_of]
     spend["month_start"] = spend.date.dt.to_period("M").dt.to_timestamp()
@@ -620,12 +840,32 @@ def acquisition_cac(cust, spend_clean, as_of) -> pd.DataFrame:
     for ch, month in keys:
         s = monthly.get((ch, month), 0.0) if has_spend and ch != "unknown" else np.nan
         k = int(new.get((ch, month), 0))
-        rows.append({"acquisition_channel": ch, "month_start": month, "acquisition_spend": s, "new_customers": k,
-                     "cac": s / k if k and pd.notna(s) else np.nan})
-    return pd.DataFrame(rows, columns=["acquisition_channel", "month_start", "acquisition_spend", "new_customers", "cac"])
+        rows.append(
+            {
+                "acquisition_channel": ch,
+                "month_start": month,
+                "acquisition_spend": s,
+                "new_customers": k,
+                "cac": s / k if k and pd.notna(s) else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["acquisition_channel", "month_start", "acquisition_spend", "new_customers", "cac"]
+    )
 
 
 def cohort_retention(cust, purchases, as_of) -> pd.DataFrame:
+    columns = [
+        "cohort_month",
+        "months_since_first_purchase",
+        "cohort_customers",
+        "active_customers",
+        "retention_rate",
+        "revenue",
+        "cumulative_revenue_per_customer",
+    ]
+    if len(purchases) == 0:  # no purchase on or before as_of: no cohort
+        return pd.DataFrame(columns=columns)
     cohort_of = cust.set_index("customer_id").cohort_month
     p = purchases.assign(cohort_month=purchases.customer_id.map(cohort_of))
     p["k"] = (p.order_date.dt.year - p.cohort_month.dt.year) * 12 + (p.order_date.dt.month - p.cohort_month.dt.month)
@@ -639,7 +879,26 @@ def cohort_retention(cust, purchases, as_of) -> pd.DataFrame:
             rev = float(revenue.get((cohort, k), 0.0))
             cumulative += rev
             a = int(active.get((cohort, k), 0))
-            rows.append({"cohort_month": cohort, "months_since_first_purchase": k, "cohort_customers": int(size), "active_customers": a,
-                         "retention_rate": a / size, "revenue": rev, "cumulative_revenue_per_customer": cumulative / size})
-    return pd.DataFrame(rows, columns=["cohort_month", "months_since_first_purchase", "cohort_customers", "active_customers",
-                                       "retention_rate", "revenue", "cumulative_revenue_per_customer"])
+            rows.append(
+                {
+                    "cohort_month": cohort,
+                    "months_since_first_purchase": k,
+                    "cohort_customers": int(size),
+                    "active_customers": a,
+                    "retention_rate": a / size,
+                    "revenue": rev,
+                    "cumulative_revenue_per_customer": cumulative / size,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "cohort_month",
+            "months_since_first_purchase",
+            "cohort_customers",
+            "active_customers",
+            "retention_rate",
+            "revenue",
+            "cumulative_revenue_per_customer",
+        ],
+    )

@@ -4,13 +4,11 @@ hand-made manifest and run_results: each node lands in its part and the parts ad
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from scale_benchmark import PARTS, time_by_part  # noqa: E402
+from bench.scale_benchmark import PARTS, time_by_part
 
 
 def node(name: str, *fqn: str) -> tuple[str, dict]:
@@ -18,8 +16,14 @@ def node(name: str, *fqn: str) -> tuple[str, dict]:
 
 
 def test_time_by_part(tmp_path: Path) -> None:
-    nodes = dict([node("base_raw__orders", "staging"), node("int_customers_bgnbd_inputs", "intermediate", "predictive"),
-                  node("segment_clv", "marts"), node("customer_clv", "marts")])
+    nodes = dict(
+        [
+            node("base_raw__orders", "staging"),
+            node("int_customers_bgnbd_inputs", "intermediate", "predictive"),
+            node("segment_clv", "marts"),
+            node("customer_clv", "marts"),
+        ]
+    )
     parents = {
         "model.clv.base_raw__orders": [],
         "model.clv.int_customers_bgnbd_inputs": ["model.clv.base_raw__orders"],
@@ -32,13 +36,20 @@ def test_time_by_part(tmp_path: Path) -> None:
         "unit_test.clv.segment_clv.case": ["model.clv.segment_clv"],
     }
     seconds = {
-        "model.clv.base_raw__orders": 10.0, "model.clv.int_customers_bgnbd_inputs": 4.0, "model.clv.segment_clv": 1.0,
-        "model.clv.customer_clv": 2.0, "test.clv.unique_orders": 0.5, "test.clv.relationship": 0.25,
-        "test.clv.unique_inputs": 0.125, "unit_test.clv.segment_clv.case": 0.0625, "operation.clv.on-run-start": 3.0,
+        "model.clv.base_raw__orders": 10.0,
+        "model.clv.int_customers_bgnbd_inputs": 4.0,
+        "model.clv.segment_clv": 1.0,
+        "model.clv.customer_clv": 2.0,
+        "test.clv.unique_orders": 0.5,
+        "test.clv.relationship": 0.25,
+        "test.clv.unique_inputs": 0.125,
+        "unit_test.clv.segment_clv.case": 0.0625,
+        "operation.clv.on-run-start": 3.0,
     }
     (tmp_path / "manifest.json").write_text(json.dumps({"nodes": nodes, "parent_map": parents}))
     (tmp_path / "run_results.json").write_text(
-        json.dumps({"results": [{"unique_id": k, "execution_time": v} for k, v in seconds.items()]}))
+        json.dumps({"results": [{"unique_id": k, "execution_time": v} for k, v in seconds.items()]})
+    )
 
     parts = time_by_part(tmp_path, wall=30.0)
 

@@ -2,15 +2,29 @@
 
 import pytest
 
-from conftest import run_dbt
+from python_checks.project import run_dbt
 
 INVALID = [
-    ("discount_rate", 1.5), ("discount_rate", "ten percent"), ("time_unit", "month"), ("as_of_date", "2025-02-30"),
-    ("as_of_date", "yesterday"), ("observation_window_months", 0), ("margin_method", "average"), ("segment_dimensions", ["email"]),
-    ("segment_dimensions", ["Loyalty Tier"]), ("segment_dimensions", ["revenue"]), ("raw_file_encoding", "ebcdic"),
+    ("discount_rate", 1.5),
+    ("discount_rate", "ten percent"),
+    ("time_unit", "month"),
+    ("as_of_date", "2025-02-30"),
+    ("as_of_date", "yesterday"),
+    ("observation_window_months", 0),
+    ("margin_method", "average"),
+    ("segment_dimensions", ["email"]),
+    ("segment_dimensions", ["Loyalty Tier"]),
+    ("segment_dimensions", ["revenue"]),
+    ("raw_file_encoding", "ebcdic"),
     ("max_plausible_amount", 0),
-    ("default_gross_margin", 1.2), ("max_lifetime_years", 0), ("clv_horizon_years", 2.5), ("overdue_factor", -1),
-    ("reporting_currency", "dollars"), ("holdout_months", "six"), ("enable_predictive", "maybe"), ("incremental_lookback_days", -1),
+    ("default_gross_margin", 1.2),
+    ("max_lifetime_years", 0),
+    ("clv_horizon_years", 2.5),
+    ("overdue_factor", -1),
+    ("reporting_currency", "dollars"),
+    ("holdout_months", "six"),
+    ("enable_predictive", "maybe"),
+    ("incremental_lookback_days", -1),
 ]
 
 

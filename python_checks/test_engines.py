@@ -1,14 +1,12 @@
-"""The same project on PostgreSQL and on a local Spark session: each started here, built with `dbt build` on the
-demo data, and every mart equal to the DuckDB build (keys exact, numbers to 1e-9 relative) and to the pandas reference."""
+"""The same project on PostgreSQL and on a local Spark session: each started here, built with `dbt build` on
+the demo data, and every mart equal to the DuckDB build (keys exact, numbers to 1e-9 relative) and to the
+pandas reference."""
 
 import pytest
 
-from compare import assert_matches
-from conftest import MARTS, build_ok
-from engines import PostgresCluster, export_spark_tables
-from test_marts_match_reference import MART_KEYS, PREDICTIVE
-
-KEYS = dict(MART_KEYS, data_quality_quarantine=["quarantine_id"], data_quality_reconciliation=["source_table"])
+from python_checks.compare import assert_matches
+from python_checks.engines import PostgresCluster, export_spark_tables
+from python_checks.project import KEYS, MART_KEYS, MARTS, PREDICTIVE, build_ok
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +23,19 @@ def test_postgres_first_try_on_a_minimal_warehouse_schema(postgres_build, tmp_pa
     """A user's warehouse schema holding nothing but an orders table with the four required columns (no
     status, no currency), read through raw_schema: `dbt build`, unit tests included, passes."""
     cluster, _ = postgres_build
-    cluster.query("create schema shop_raw; create table shop_raw.orders (order_id text, customer_id text, ordered_at text, order_total text);"
-                  "insert into shop_raw.orders values ('1001', 'alice', '2025-01-15', '40.00'), ('1002', 'alice', '2025-03-02', '25.50'),"
-                  " ('1003', 'bob', '2025-02-20', '12.00'); commit;")
+    cluster.query(
+        "create schema shop_raw;"
+        " create table shop_raw.orders (order_id text, customer_id text, ordered_at text, order_total text);"
+        "insert into shop_raw.orders values ('1001', 'alice', '2025-01-15', '40.00'),"
+        " ('1002', 'alice', '2025-03-02', '25.50'),"
+        " ('1003', 'bob', '2025-02-20', '12.00'); commit;"
+    )
     env = dict(cluster.env(), CLV_PG_SCHEMA="first_try")
     result = build_ok("build", tmp_path, {"raw_schema": "shop_raw", "reporting_currency": "EUR"}, env_extra=env)
     assert "WARN=0 ERROR=0 SKIP=0" in result.output
-    business = cluster.query("select customers, orders, revenue from first_try.segment_clv where segment_dimension = 'all'").iloc[0]
+    business = cluster.query(
+        "select customers, orders, revenue from first_try.segment_clv where segment_dimension = 'all'"
+    ).iloc[0]
     assert (business.customers, business.orders, float(business.revenue)) == (2, 3, 77.5)
 
 

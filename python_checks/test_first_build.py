@@ -13,12 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import first_build_data as data
-from compare import assert_matches
-from conftest import run_dbt
-from datasets import only_orders
-from reference import Config, compute
-from test_marts_match_reference import PREDICTIVE
+from python_checks import first_build_data as data
+from python_checks.compare import assert_matches
+from python_checks.datasets import only_orders
+from python_checks.project import PREDICTIVE, run_dbt
+from python_checks.reference import Config, compute
 
 DEMO = data.demo_copy
 CASES = {
@@ -82,14 +81,23 @@ def test_first_build_passes_and_matches_the_reference(first_builds, name):
     expected = compute(build["raw"], config)
     actual = result.table("segment_clv")
     assert len(actual) > 0
-    assert ("all", "all") in set(zip(actual.segment_dimension, actual.segment_value))
+    assert ("all", "all") in set(zip(actual.segment_dimension, actual.segment_value, strict=True))
     keys = ["segment_dimension", "segment_value"]
-    columns = [c for c in actual.columns if c not in keys and not c.startswith(PREDICTIVE) and c in expected["segment_clv"].columns]
+    columns = [
+        c
+        for c in actual.columns
+        if c not in keys and not c.startswith(PREDICTIVE) and c in expected["segment_clv"].columns
+    ]
     assert_matches(actual, expected["segment_clv"], keys, columns, label=f"{name}/segment_clv")
     reconciliation = result.table("data_quality_reconciliation")
     assert reconciliation.is_reconciled.all()
-    assert_matches(reconciliation, expected["data_quality_reconciliation"], ["source_table"],
-                   ["raw_rows", "clean_rows", "quarantined_rows"], label=f"{name}/reconciliation")
+    assert_matches(
+        reconciliation,
+        expected["data_quality_reconciliation"],
+        ["source_table"],
+        ["raw_rows", "clean_rows", "quarantined_rows"],
+        label=f"{name}/reconciliation",
+    )
 
 
 def test_cdnow_calibration_fit_equals_the_published_parameters(first_builds):
@@ -97,13 +105,23 @@ def test_cdnow_calibration_fit_equals_the_published_parameters(first_builds):
     Gamma-Gamma (Fader, Hardie & Lee 2005b) p 6.25, q 3.74, gamma 15.44."""
     result = first_builds["cdnow_transaction_log"]["result"]
     assert result.returncode == 0, result.output[-6000:]
-    params = result.read("select model, parameter, value, log_likelihood, customers_used from clv_model_parameters where fit = 'calibration'")
+    params = result.read(
+        "select model, parameter, value, log_likelihood, customers_used from clv_model_parameters"
+        " where fit = 'calibration'"
+    )
     values = {(row.model, row.parameter): row.value for row in params.itertuples()}
-    published = {("bg_nbd", "r"): 0.243, ("bg_nbd", "alpha"): 4.414, ("bg_nbd", "a"): 0.793, ("bg_nbd", "b"): 2.426,
-                 ("gamma_gamma", "p"): 6.25, ("gamma_gamma", "q"): 3.74, ("gamma_gamma", "gamma"): 15.44}
+    published = {
+        ("bg_nbd", "r"): 0.243,
+        ("bg_nbd", "alpha"): 4.414,
+        ("bg_nbd", "a"): 0.793,
+        ("bg_nbd", "b"): 2.426,
+        ("gamma_gamma", "p"): 6.25,
+        ("gamma_gamma", "q"): 3.74,
+        ("gamma_gamma", "gamma"): 15.44,
+    }
     for key, value in published.items():
         digits = len(str(value).split(".")[1])
-        assert round(values[key], digits) == pytest.approx(value, abs=10 ** -digits / 2 + 1e-12), key
+        assert round(values[key], digits) == pytest.approx(value, abs=10**-digits / 2 + 1e-12), key
     bg = params[params.model == "bg_nbd"]
     assert round(bg.log_likelihood.iloc[0], 1) == -9582.4
     assert bg.customers_used.iloc[0] == 2357

@@ -10,10 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from compare import assert_matches
-from conftest import SEEDS, run_dbt
-from datasets import demo_copy, write_table
-from reference import compute
+from python_checks.compare import assert_matches
+from python_checks.datasets import demo_copy, write_table
+from python_checks.project import SEEDS, run_dbt
+from python_checks.reference import compute
 
 ORDERS = ["order_id", "customer_id", "ordered_at", "order_total"]
 PROBE = "leak-probe.invalid"  # the domain of every planted address: it must never leave staging
@@ -45,13 +45,29 @@ def planted_customers(folder: Path) -> Path:
 def repeated_lines(folder: Path) -> Path:
     """Order lines keyed by order_item_id: the same product twice in one order (two lines), an exact copy of
     a line (a duplicate), and one line id with two contents (a conflict)."""
-    write_table(folder, "orders", ORDERS, [["O1", "C1", "2025-01-10", "100.00"], ["O2", "C2", "2025-01-11", "100.00"],
-                                           ["O3", "C1", "2025-02-10", "100.00"]])
-    write_table(folder, "order_items", ["order_id", "order_item_id", "product_id", "quantity", "unit_price"], [
-        ["O1", "1", "P1", "1", "20.00"], ["O1", "2", "P1", "1", "20.00"],  # a second line of the same product
-        ["O2", "1", "P1", "2", "20.00"], ["O2", "1", "P1", "2", "20.00"],  # an exact copy of a line
-        ["O3", "1", "P1", "1", "20.00"], ["O3", "1", "P1", "3", "20.00"],  # one line id, two contents
-    ])
+    write_table(
+        folder,
+        "orders",
+        ORDERS,
+        [
+            ["O1", "C1", "2025-01-10", "100.00"],
+            ["O2", "C2", "2025-01-11", "100.00"],
+            ["O3", "C1", "2025-02-10", "100.00"],
+        ],
+    )
+    write_table(
+        folder,
+        "order_items",
+        ["order_id", "order_item_id", "product_id", "quantity", "unit_price"],
+        [
+            ["O1", "1", "P1", "1", "20.00"],
+            ["O1", "2", "P1", "1", "20.00"],  # a second line of the same product
+            ["O2", "1", "P1", "2", "20.00"],
+            ["O2", "1", "P1", "2", "20.00"],  # an exact copy of a line
+            ["O3", "1", "P1", "1", "20.00"],
+            ["O3", "1", "P1", "3", "20.00"],  # one line id, two contents
+        ],
+    )
     write_table(folder, "product_costs", ["product_id", "valid_from", "unit_cost"], [["P1", "2024-01-01", "10.00"]])
     return folder
 
@@ -61,7 +77,9 @@ def lines_without_ids(folder: Path) -> Path:
     repeated_lines(folder)
     with open(folder / "order_items.csv") as handle:
         rows = list(csv.reader(handle))
-    write_table(folder, "order_items", ["order_id", "product_id", "quantity", "unit_price"], [[r[0], *r[2:]] for r in rows[1:]])
+    write_table(
+        folder, "order_items", ["order_id", "product_id", "quantity", "unit_price"], [[r[0], *r[2:]] for r in rows[1:]]
+    )
     return folder
 
 
@@ -70,34 +88,54 @@ def ragged_orders(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "orders.csv").write_text(
         "order_id,customer_id,ordered_at,order_total\n"
-        "O1,C1,2025-01-05,40.00\nO2,C1,2025-02-05,25.00,extra\nO3,C2\nO4,C2,2025-03-01,12.00\nO5,C3,2025-03-02,9.50\n")
+        "O1,C1,2025-01-05,40.00\nO2,C1,2025-02-05,25.00,extra\nO3,C2\nO4,C2,2025-03-01,12.00\nO5,C3,2025-03-02,9.50\n"
+    )
     return folder
 
 
 def latin1_orders(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    text = "order_id,customer_id,ordered_at,order_total\nO1,José,2025-01-05,40.00\nO2,José,2025-02-05,25.00\nO3,Zoë,2025-03-01,12.00\n"
+    text = (
+        "order_id,customer_id,ordered_at,order_total\n"
+        "O1,José,2025-01-05,40.00\nO2,José,2025-02-05,25.00\nO3,Zoë,2025-03-01,12.00\n"
+    )
     (folder / "orders.csv").write_bytes(text.encode("latin-1"))
     return folder
 
 
 def implausible_total(folder: Path) -> Path:
     """Two years of orders, among them totals no shop has (1e308, 5e12) and one beyond the double range."""
-    write_table(folder, "orders", ORDERS, [
-        ["O1", "C1", "2024-02-05", "40.00"], ["O2", "C1", "2025-02-05", "1e308"], ["O3", "C2", "2024-03-01", "12.00"],
-        ["O4", "C2", "2025-03-01", "12.00"], ["O5", "C2", "2025-03-02", "5e12"], ["O6", "C3", "2025-03-03", "1e400"],
-        ["O7", "C1", "2025-01-10", "30.00"]])
+    write_table(
+        folder,
+        "orders",
+        ORDERS,
+        [
+            ["O1", "C1", "2024-02-05", "40.00"],
+            ["O2", "C1", "2025-02-05", "1e308"],
+            ["O3", "C2", "2024-03-01", "12.00"],
+            ["O4", "C2", "2025-03-01", "12.00"],
+            ["O5", "C2", "2025-03-02", "5e12"],
+            ["O6", "C3", "2025-03-03", "1e400"],
+            ["O7", "C1", "2025-01-10", "30.00"],
+        ],
+    )
     return folder
 
 
 def awkward_but_valid(folder: Path) -> Path:
     """A byte-order mark, CRLF line ends, `;` separators, a quoted field holding the separator, UTC offsets."""
     folder.mkdir(parents=True, exist_ok=True)
-    orders = ("\ufefforder_id;customer_id;ordered_at;order_total\r\n"
-              "O1;C1;2025-01-05T23:30:00-02:00;40.00\r\nO2;\"C;1\";2025-02-05 10:00:00;25.00\r\nO3;C2;2025-03-01T00:00:00Z;12.00\r\n")
+    orders = (
+        "\ufefforder_id;customer_id;ordered_at;order_total\r\n"
+        "O1;C1;2025-01-05T23:30:00-02:00;40.00\r\n"
+        'O2;"C;1";2025-02-05 10:00:00;25.00\r\n'
+        "O3;C2;2025-03-01T00:00:00Z;12.00\r\n"
+    )
     (folder / "orders.csv").write_bytes(orders.encode("utf-8"))
-    (folder / "customers.csv").write_text('customer_id,created_at,email,country,acquisition_channel\n'
-                                          'C1,2024-12-01,a@example.com,US,"Email, newsletter"\nC2,2024-12-02,,GB,social\n')
+    (folder / "customers.csv").write_text(
+        "customer_id,created_at,email,country,acquisition_channel\n"
+        'C1,2024-12-01,a@example.com,US,"Email, newsletter"\nC2,2024-12-02,,GB,social\n'
+    )
     return folder
 
 
@@ -116,6 +154,7 @@ def hopeless(kind: str):
         elif kind == "missing_required_column":
             path.write_text("order_id,customer_id,ordered_at\nO1,C1,2025-01-01\n")
         return folder
+
     return build
 
 
@@ -128,8 +167,10 @@ CASES = {
     "latin1_declared": (latin1_orders, {"raw_file_encoding": "latin-1"}),
     "implausible_total": (implausible_total, {}),
     "awkward_but_valid": (awkward_but_valid, {}),
-    **{f"hopeless_{kind}": (hopeless(kind), {}) for kind in
-       ["no_orders_file", "empty_file", "header_only", "every_row_quarantined", "missing_required_column"]},
+    **{
+        f"hopeless_{kind}": (hopeless(kind), {})
+        for kind in ["no_orders_file", "empty_file", "header_only", "every_row_quarantined", "missing_required_column"]
+    },
 }
 
 
@@ -172,11 +213,19 @@ def test_no_planted_address_outside_staging(builds):
                 continue  # the raw source and staging, where personal data may live
             columns = [c[0] for c in con.execute(f'describe "{schema}"."{name}"').fetchall()]
             assert "email" not in columns, f"{schema}.{name} has an email column"
-            text = " || '|' || ".join(f'coalesce(cast("{c}" as varchar), \'\')' for c in columns)
-            leaks = con.execute(f'select count(*) from "{schema}"."{name}" where ({text}) like \'%{PROBE}%\'').fetchone()[0]
+            text = " || '|' || ".join(f"coalesce(cast(\"{c}\" as varchar), '')" for c in columns)
+            leaks = con.execute(
+                f'select count(*) from "{schema}"."{name}" where ({text}) like \'%{PROBE}%\''
+            ).fetchone()[0]
             assert leaks == 0, f"{schema}.{name} holds {leaks} planted addresses"
             checked.append(name)
-        assert {"data_quality_quarantine", "data_quality_reconciliation", "segment_clv", "customer_clv", "int_customers_summarised"} <= set(checked)
+        assert {
+            "data_quality_quarantine",
+            "data_quality_reconciliation",
+            "segment_clv",
+            "customer_clv",
+            "int_customers_summarised",
+        } <= set(checked)
         # staging does hold them (the probe works): the clean row and the first of the two copies
         assert con.execute(f"select count(*) from stg_raw__customers where email like '%{PROBE}'").fetchone()[0] == 2
     for folder in ("target", "logs"):
@@ -187,12 +236,19 @@ def test_no_planted_address_outside_staging(builds):
 
 def test_quarantined_customers_are_redacted_but_told_apart(builds):
     _, result = passed(builds, "planted_customers")
-    rows = result.read("select quarantine_reason, raw_key, raw_row from data_quality_quarantine where source_table = 'customers'")
+    rows = result.read(
+        "select quarantine_reason, raw_key, raw_row from data_quality_quarantine where source_table = 'customers'"
+    )
     conflict = sorted(rows[rows.raw_key == "P00001"].raw_row)
     assert len(conflict) == 2 and conflict[0] != conflict[1]
     assert "email=<redacted 1>" in conflict[0] and "email=<redacted 2>" in conflict[1]
-    assert set(rows.quarantine_reason) == {"conflicting_customer_id", "duplicate_row", "unparseable_timestamp", "null_customer_id",
-                                           "malformed_row"}
+    assert set(rows.quarantine_reason) == {
+        "conflicting_customer_id",
+        "duplicate_row",
+        "unparseable_timestamp",
+        "null_customer_id",
+        "malformed_row",
+    }
     malformed = rows[rows.quarantine_reason == "malformed_row"].raw_row.iloc[0]
     assert "customers.csv" in malformed and "content withheld" in malformed
 
@@ -212,23 +268,35 @@ def test_rebuilding_the_same_data_gives_the_same_quarantine(builds, tmp_path):
 def test_two_lines_of_one_product_are_two_lines(builds):
     raw, result = passed(builds, "repeated_lines")
     lines = result.read("select quarantine_reason, count(*) as n from base_raw__order_items group by 1")
-    counts = dict(zip(lines.quarantine_reason.fillna("clean"), lines.n))
+    counts = dict(zip(lines.quarantine_reason.fillna("clean"), lines.n, strict=True))
     assert counts == {"clean": 3, "duplicate_row": 1, "conflicting_order_item_id": 2}
-    cogs = result.read("select order_id, cogs, is_cogs_estimated from int_orders_priced order by 1").set_index("order_id")
+    cogs = result.read("select order_id, cogs, is_cogs_estimated from int_orders_priced order by 1").set_index(
+        "order_id"
+    )
     assert cogs.loc["O1", "cogs"] == pytest.approx(20.0)  # both lines of P1 at cost 10
     assert cogs.loc["O2", "cogs"] == pytest.approx(20.0)  # the copy collapsed: one line of 2 units
     assert bool(cogs.loc["O3", "is_cogs_estimated"])  # both conflicting lines quarantined: no items left
     expected = compute(raw, __import__("reference").Config(as_of_date="2025-03-31"))
-    assert_matches(result.table("segment_clv"), expected["segment_clv"], ["segment_dimension", "segment_value"],
-                   ["revenue", "cogs", "gross_margin", "clv_discounted"], label="repeated_lines")
-    assert_matches(result.table("data_quality_reconciliation"), expected["data_quality_reconciliation"], ["source_table"],
-                   ["raw_rows", "clean_rows", "quarantined_rows"], label="repeated_lines/reconciliation")
+    assert_matches(
+        result.table("segment_clv"),
+        expected["segment_clv"],
+        ["segment_dimension", "segment_value"],
+        ["revenue", "cogs", "gross_margin", "clv_discounted"],
+        label="repeated_lines",
+    )
+    assert_matches(
+        result.table("data_quality_reconciliation"),
+        expected["data_quality_reconciliation"],
+        ["source_table"],
+        ["raw_rows", "clean_rows", "quarantined_rows"],
+        label="repeated_lines/reconciliation",
+    )
 
 
 def test_without_line_ids_identical_lines_are_one_line(builds):
     raw, result = passed(builds, "lines_without_ids")
     lines = result.read("select quarantine_reason, count(*) as n from base_raw__order_items group by 1")
-    assert dict(zip(lines.quarantine_reason.fillna("clean"), lines.n)) == {"clean": 4, "duplicate_row": 2}
+    assert dict(zip(lines.quarantine_reason.fillna("clean"), lines.n, strict=True)) == {"clean": 4, "duplicate_row": 2}
     cogs = result.read("select order_id, cogs from int_orders_priced order by 1").set_index("order_id").cogs
     assert cogs["O1"] == pytest.approx(10.0) and cogs["O3"] == pytest.approx(40.0)
 
@@ -240,7 +308,11 @@ HOPELESS = {
     "empty_file": ["raw_data_dir", "has no orders file", "zero bytes"],
     "header_only": ["orders: 0 of 0 rows are clean", "a header and no data rows"],
     "every_row_quarantined": ["orders: 0 of 1,204 rows are clean: 1,204 unparseable_timestamp", "orders.csv"],
-    "missing_required_column": ["lacks the required column(s) order_total", "orders.csv", "it has: order_id, customer_id, ordered_at"],
+    "missing_required_column": [
+        "lacks the required column(s) order_total",
+        "orders.csv",
+        "it has: order_id, customer_id, ordered_at",
+    ],
 }
 
 
@@ -260,15 +332,27 @@ def test_hopeless_input_stops_early_with_what_is_wrong(builds, kind):
 
 def test_ragged_rows_are_quarantined_with_their_line(builds):
     raw, result = passed(builds, "ragged_orders")
-    rows = result.read("select raw_row from data_quality_quarantine where quarantine_reason = 'malformed_row' order by raw_row")
+    rows = result.read(
+        "select raw_row from data_quality_quarantine where quarantine_reason = 'malformed_row' order by raw_row"
+    )
     assert [r.split(" of ")[0] for r in rows.raw_row] == ["line 3", "line 4"]
     assert rows.raw_row.iloc[0].endswith("orders.csv: O2,C1,2025-02-05,25.00,extra")
     assert result.read("select count(*) as n from stg_raw__orders").n.iloc[0] == 3
     expected = compute(raw)
-    assert_matches(result.table("data_quality_reconciliation"), expected["data_quality_reconciliation"], ["source_table"],
-                   ["raw_rows", "clean_rows", "quarantined_rows"], label="ragged/reconciliation")
-    assert_matches(result.table("segment_clv"), expected["segment_clv"], ["segment_dimension", "segment_value"],
-                   ["revenue", "orders", "clv_discounted"], label="ragged/segment_clv")
+    assert_matches(
+        result.table("data_quality_reconciliation"),
+        expected["data_quality_reconciliation"],
+        ["source_table"],
+        ["raw_rows", "clean_rows", "quarantined_rows"],
+        label="ragged/reconciliation",
+    )
+    assert_matches(
+        result.table("segment_clv"),
+        expected["segment_clv"],
+        ["segment_dimension", "segment_value"],
+        ["revenue", "orders", "clv_discounted"],
+        label="ragged/segment_clv",
+    )
 
 
 def test_a_latin1_file_names_the_file_and_the_var(builds):
@@ -286,13 +370,22 @@ def test_a_latin1_file_reads_with_the_declared_encoding(builds):
 def test_impossible_amounts_are_quarantined_not_turned_into_nulls(builds):
     raw, result = passed(builds, "implausible_total")
     reasons = result.read("select raw_key, quarantine_reason from data_quality_quarantine order by 1")
-    assert reasons.values.tolist() == [["O2", "implausible_amount"], ["O5", "implausible_amount"], ["O6", "unparseable_number"]]
+    assert reasons.values.tolist() == [
+        ["O2", "implausible_amount"],
+        ["O5", "implausible_amount"],
+        ["O6", "unparseable_number"],
+    ]
     business = result.read("select revenue, clv_discounted from segment_clv where segment_dimension = 'all'").iloc[0]
     assert business.revenue == pytest.approx(42.0)  # O4 and O7 in W = (2024-03-01, 2025-03-01]
     assert business.clv_discounted == business.clv_discounted and business.clv_discounted > 0  # finite, not null
     expected = compute(raw)
-    assert_matches(result.table("segment_clv"), expected["segment_clv"], ["segment_dimension", "segment_value"],
-                   ["revenue", "clv_discounted"], label="implausible")
+    assert_matches(
+        result.table("segment_clv"),
+        expected["segment_clv"],
+        ["segment_dimension", "segment_value"],
+        ["revenue", "clv_discounted"],
+        label="implausible",
+    )
 
 
 def test_bom_crlf_semicolons_quotes_and_offsets_still_read(builds):

@@ -13,29 +13,20 @@ here for the cases the incremental logic must get right:
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from compare import assert_matches
-from conftest import PROJECT, build_ok
-from reference import compute
-from test_marts_match_reference import MART_KEYS, PREDICTIVE, published_columns
-
-spec = importlib.util.spec_from_file_location("generate_scale_data", PROJECT / "scripts" / "generate_scale_data.py")
-generator = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(generator)
+from python_checks.compare import assert_matches
+from python_checks.project import KEYS as MART_AND_MODEL_KEYS
+from python_checks.project import MART_KEYS, PREDICTIVE, build_ok, published_columns
+from python_checks.reference import compute
+from scripts import generate_scale_data as generator
 
 KEYS = dict(
-    MART_KEYS,
-    data_quality_quarantine=["quarantine_id"],
-    data_quality_reconciliation=["source_table"],
-    clv_model_parameters=["fit", "model", "parameter"],
-    clv_backtest=["model", "metric"],
+    MART_AND_MODEL_KEYS,
     # the incremental models themselves: raw_row is kept for quarantined rows only, and a clean row
     # is identified by its key (orders, refunds) or its content hash (order lines)
     base_raw__orders=["raw_key", "raw_row", "copy_number"],
@@ -62,19 +53,58 @@ def _deliver(folder):
     recent = orders.sort_values("ordered_at").iloc[-5:].to_dict("records")
     old = orders.sort_values("ordered_at").iloc[100].to_dict()
     new_day = "2026-01-01 12:00:00"
-    _append(folder, "orders", [
-        recent[0],  # duplicate_row of an order within the lookback
-        {**recent[1], "order_total": "123.45"},  # conflicting_order_id: the priced order must go
-        # the orders of the base data's orphan line (OX099) and orphan refund (OX098), and of a new refund
-        {"order_id": "OX099", "customer_id": "C1", "ordered_at": new_day, "order_total": "40.00", "status": "completed", "currency": "USD"},
-        {"order_id": "OX098", "customer_id": "C2", "ordered_at": new_day, "order_total": "30.00", "status": "completed", "currency": "USD"},
-        {"order_id": "ONEW1", "customer_id": "C3", "ordered_at": new_day, "order_total": "25.00", "status": "completed", "currency": "USD"},
-    ])
-    _append(folder, "refunds", [
-        {"refund_id": "RNEW1", "order_id": old["order_id"], "refunded_at": new_day, "amount": "1.00"},  # order long before the lookback
-        {"refund_id": "RNEW2", "order_id": "ONEW1", "refunded_at": new_day, "amount": "5.00"},
-        {"refund_id": "RNEW3", "order_id": recent[2]["order_id"], "refunded_at": "soon", "amount": "5.00"},  # unparseable_timestamp
-    ])
+    _append(
+        folder,
+        "orders",
+        [
+            recent[0],  # duplicate_row of an order within the lookback
+            {**recent[1], "order_total": "123.45"},  # conflicting_order_id: the priced order must go
+            # the orders of the base data's orphan line (OX099) and orphan refund (OX098), and of a new refund
+            {
+                "order_id": "OX099",
+                "customer_id": "C1",
+                "ordered_at": new_day,
+                "order_total": "40.00",
+                "status": "completed",
+                "currency": "USD",
+            },
+            {
+                "order_id": "OX098",
+                "customer_id": "C2",
+                "ordered_at": new_day,
+                "order_total": "30.00",
+                "status": "completed",
+                "currency": "USD",
+            },
+            {
+                "order_id": "ONEW1",
+                "customer_id": "C3",
+                "ordered_at": new_day,
+                "order_total": "25.00",
+                "status": "completed",
+                "currency": "USD",
+            },
+        ],
+    )
+    _append(
+        folder,
+        "refunds",
+        [
+            {
+                "refund_id": "RNEW1",
+                "order_id": old["order_id"],
+                "refunded_at": new_day,
+                "amount": "1.00",
+            },  # order long before the lookback
+            {"refund_id": "RNEW2", "order_id": "ONEW1", "refunded_at": new_day, "amount": "5.00"},
+            {
+                "refund_id": "RNEW3",
+                "order_id": recent[2]["order_id"],
+                "refunded_at": "soon",
+                "amount": "5.00",
+            },  # unparseable_timestamp
+        ],
+    )
     return old["order_id"], recent[1]["order_id"]
 
 
@@ -85,7 +115,9 @@ def incremental_and_full(tmp_path_factory):
     vars = {"raw_data_dir": str(data)}
     work = tmp_path_factory.mktemp("incremental")
     build_ok("build", work, vars)
-    before = build_ok("build", work, vars).read("select count(*) as n from base_raw__orders").n[0]  # a no-op incremental run
+    before = (
+        build_ok("build", work, vars).read("select count(*) as n from base_raw__orders").n[0]
+    )  # a no-op incremental run
     old_order, conflicting_order = _deliver(data)
     incremental = build_ok("build", work, vars)
     full = build_ok("build", tmp_path_factory.mktemp("full_refresh"), vars)
@@ -98,21 +130,30 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, model):
     actual = incremental.table(model).drop(columns=["dbt_processed_at"], errors="ignore")
     expected = full.table(model).drop(columns=["dbt_processed_at"], errors="ignore")
     assert len(expected) > 0
-    assert len(actual) == len(expected), f"{model}: {len(actual)} rows after the incremental run, {len(expected)} after a full refresh"
-    predictive = [c for c in expected.columns if c.startswith(PREDICTIVE) or model in ("clv_model_parameters", "clv_backtest")]
+    assert len(actual) == len(expected), (
+        f"{model}: {len(actual)} rows after the incremental run, {len(expected)} after a full refresh"
+    )
+    predictive = [
+        c for c in expected.columns if c.startswith(PREDICTIVE) or model in ("clv_model_parameters", "clv_backtest")
+    ]
     exact = [c for c in expected.columns if c not in KEYS[model] and c not in predictive]
     if exact:
         assert_matches(actual, expected, KEYS[model], exact, label=model)
     if predictive:
         # the fits stop at a gradient tolerance: the last bits of a float sum that DuckDB adds up in
         # another order can move the optimum by ~1e-8, so the model outputs are compared at 1e-6
-        assert_matches(actual, expected, KEYS[model], [c for c in predictive if c not in KEYS[model]], label=model, rtol=1e-6)
+        assert_matches(
+            actual, expected, KEYS[model], [c for c in predictive if c not in KEYS[model]], label=model, rtol=1e-6
+        )
 
 
 def test_incremental_run_reads_only_the_recent_rows(incremental_and_full):
     incremental, full, before, *_ = incremental_and_full
     for model in INCREMENTAL:
-        counts = incremental.read(f"select count(*) as total, count(*) filter (where dbt_processed_at = (select max(dbt_processed_at) from {model})) as last_run from {model}")
+        counts = incremental.read(
+            f"select count(*) as total, count(*) filter (where dbt_processed_at = "
+            f"(select max(dbt_processed_at) from {model})) as last_run from {model}"
+        )
         total, last_run = int(counts.total[0]), int(counts.last_run[0])
         assert 0 < last_run < 0.1 * total, f"{model}: the incremental run rewrote {last_run} of {total} rows"
     assert before < len(incremental.table("base_raw__orders"))
@@ -127,8 +168,12 @@ def test_delivery_changes_what_it_should(incremental_and_full):
     lines = incremental.read("select quarantine_reason from base_raw__order_items where order_id = 'OX099'")
     refunds = incremental.read("select quarantine_reason from base_raw__refunds where order_id in ('OX098', 'ONEW1')")
     assert len(orders) == 2 and orders.quarantine_reason.isna().all()
-    assert len(lines) >= 1 and lines.quarantine_reason.isna().all(), "an orphan line stayed orphan after its order arrived"
-    assert len(refunds) >= 2 and refunds.quarantine_reason.isna().all(), "an orphan refund stayed orphan after its order arrived"
+    assert len(lines) >= 1 and lines.quarantine_reason.isna().all(), (
+        "an orphan line stayed orphan after its order arrived"
+    )
+    assert len(refunds) >= 2 and refunds.quarantine_reason.isna().all(), (
+        "an orphan refund stayed orphan after its order arrived"
+    )
     assert incremental.table("data_quality_reconciliation").is_reconciled.all()
 
 

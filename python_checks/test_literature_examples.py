@@ -2,20 +2,31 @@
 
 import pytest
 
-from conftest import build_ok
-from datasets import write_table
+from python_checks.datasets import write_table
+from python_checks.project import build_ok
 
 ORDER_HEADER = ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"]
 CUSTOMER_HEADER = ["customer_id", "created_at", "email", "country", "acquisition_channel"]
 
 
 def test_inventory_method_gross_margin(tmp_path):
-    """Beginning inventory 180,000 + purchases 450,000 - ending 160,000 = COGS 470,000 on revenue 800,000: margin 41.25%."""
-    orders = [[f"O{i}", f"C{i}", f"2025-0{1 + i % 3}-1{i % 9} 12:00:00", "100000.00", "completed", "USD"] for i in range(8)]
+    """Beginning inventory 180,000 + purchases 450,000 - ending 160,000 = COGS 470,000 on revenue 800,000:
+    margin 41.25%."""
+    orders = [
+        [f"O{i}", f"C{i}", f"2025-0{1 + i % 3}-1{i % 9} 12:00:00", "100000.00", "completed", "USD"] for i in range(8)
+    ]
     write_table(tmp_path / "raw", "orders", ORDER_HEADER, orders)
-    write_table(tmp_path / "raw", "inventory", ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
-                [["2025-01-01", "2025-03-31", "180000", "450000", "160000"]])
-    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "margin_method": "inventory", "as_of_date": "2025-03-31"})
+    write_table(
+        tmp_path / "raw",
+        "inventory",
+        ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
+        [["2025-01-01", "2025-03-31", "180000", "450000", "160000"]],
+    )
+    result = build_ok(
+        "build",
+        tmp_path,
+        {"raw_data_dir": str(tmp_path / "raw"), "margin_method": "inventory", "as_of_date": "2025-03-31"},
+    )
     period = result.table("gross_margin_by_period").iloc[0]
     assert period.revenue == pytest.approx(800_000, rel=1e-12)
     assert period.cogs_inventory == pytest.approx(470_000, rel=1e-12)
@@ -30,13 +41,21 @@ def test_frequent_small_buyer_beats_one_off_larger_buyer(tmp_path):
     for month in range(24):
         year, m = 2024 + month // 12, month % 12 + 1
         for day in (3, 13, 23):
-            orders.append([f"A{month:02d}{day}", "ALICE", f"{year}-{m:02d}-{day:02d} 09:00:00", "6.00", "completed", "USD"])
+            orders.append(
+                [f"A{month:02d}{day}", "ALICE", f"{year}-{m:02d}-{day:02d} 09:00:00", "6.00", "completed", "USD"]
+            )
     orders.append(["B1", "BOB", "2025-05-10 09:00:00", "15.00", "completed", "USD"])
     write_table(tmp_path / "raw", "orders", ORDER_HEADER, orders)
-    write_table(tmp_path / "raw", "customers", CUSTOMER_HEADER,
-                [["ALICE", "2024-01-01", "", "US", "newsletter"], ["BOB", "2025-05-01", "", "US", "display"]])
+    write_table(
+        tmp_path / "raw",
+        "customers",
+        CUSTOMER_HEADER,
+        [["ALICE", "2024-01-01", "", "US", "newsletter"], ["BOB", "2025-05-01", "", "US", "display"]],
+    )
     result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31"})
-    seg = result.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index("segment_value")
+    seg = result.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index(
+        "segment_value"
+    )
     for column in ["clv_revenue", "clv_margin", "clv_discounted", "annual_margin"]:
         assert seg.loc["newsletter", column] > seg.loc["display", column], column
     cust = result.table("customer_clv").set_index("customer_id")
@@ -51,19 +70,39 @@ def worked_segments(tmp_path_factory):
     Channels b and c: one new customer each in W buying $100 once; spend 60 on b, 200 on c."""
     work = tmp_path_factory.mktemp("worked")
     orders = [
-        ["1", "C1", "2024-06-01", "100", "completed", "USD"], ["2", "C1", "2025-03-01", "100", "completed", "USD"],
-        ["3", "C1", "2025-09-01", "100", "completed", "USD"], ["4", "C2", "2024-07-01", "100", "completed", "USD"],
-        ["5", "C3", "2025-04-01", "100", "completed", "USD"], ["6", "C4", "2025-05-01", "100", "completed", "USD"],
+        ["1", "C1", "2024-06-01", "100", "completed", "USD"],
+        ["2", "C1", "2025-03-01", "100", "completed", "USD"],
+        ["3", "C1", "2025-09-01", "100", "completed", "USD"],
+        ["4", "C2", "2024-07-01", "100", "completed", "USD"],
+        ["5", "C3", "2025-04-01", "100", "completed", "USD"],
+        ["6", "C4", "2025-05-01", "100", "completed", "USD"],
     ]
     write_table(work / "raw", "orders", ORDER_HEADER, orders)
-    write_table(work / "raw", "customers", CUSTOMER_HEADER,
-                [["C1", "", "", "US", "a"], ["C2", "", "", "US", "a"], ["C3", "", "", "US", "b"], ["C4", "", "", "US", "c"]])
-    write_table(work / "raw", "marketing_spend", ["spend_date", "channel", "amount", "currency"],
-                [["2025-04-01", "b", "60", "USD"], ["2025-05-01", "c", "200", "USD"]])
-    vars = {"raw_data_dir": str(work / "raw"), "as_of_date": "2025-12-31", "margin_method": "fixed", "default_gross_margin": 0.5,
-            "discount_rate": 0.1, "clv_horizon_years": 3, "segment_dimensions": ["acquisition_channel"]}
+    write_table(
+        work / "raw",
+        "customers",
+        CUSTOMER_HEADER,
+        [["C1", "", "", "US", "a"], ["C2", "", "", "US", "a"], ["C3", "", "", "US", "b"], ["C4", "", "", "US", "c"]],
+    )
+    write_table(
+        work / "raw",
+        "marketing_spend",
+        ["spend_date", "channel", "amount", "currency"],
+        [["2025-04-01", "b", "60", "USD"], ["2025-05-01", "c", "200", "USD"]],
+    )
+    vars = {
+        "raw_data_dir": str(work / "raw"),
+        "as_of_date": "2025-12-31",
+        "margin_method": "fixed",
+        "default_gross_margin": 0.5,
+        "discount_rate": 0.1,
+        "clv_horizon_years": 3,
+        "segment_dimensions": ["acquisition_channel"],
+    }
     result = build_ok("build", work, vars)
-    return result.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index("segment_value")
+    return result.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index(
+        "segment_value"
+    )
 
 
 def test_discounted_clv_worked_by_hand(worked_segments):
@@ -90,7 +129,9 @@ def test_cac_below_and_above_ltv(worked_segments):
 def test_lifetime_cap_when_churn_is_zero(tmp_path):
     orders = [["1", "C1", "2024-06-01", "50", "completed", "USD"], ["2", "C1", "2025-06-01", "50", "completed", "USD"]]
     write_table(tmp_path / "raw", "orders", ORDER_HEADER, orders)
-    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31", "max_lifetime_years": 7})
+    result = build_ok(
+        "build", tmp_path, {"raw_data_dir": str(tmp_path / "raw"), "as_of_date": "2025-12-31", "max_lifetime_years": 7}
+    )
     row = result.read("select * from segment_clv where segment_dimension = 'all'").iloc[0]
     assert row.churn_rate == 0 and row.is_lifetime_capped and row.expected_lifetime_years == 7
     assert row.clv_margin == pytest.approx(row.annual_margin * 7)

@@ -2,24 +2,8 @@
 
 import pytest
 
-from compare import assert_matches
-
-MART_KEYS = {
-    "segment_clv": ["segment_dimension", "segment_value"],
-    "customer_clv": ["customer_id"],
-    "value_tiers": ["value_tier"],
-    "acquisition_cac": ["acquisition_channel", "month_start"],
-    "cohort_retention": ["cohort_month", "months_since_first_purchase"],
-    "gross_margin_by_period": ["period_start"],
-}
-
-
-PREDICTIVE = ("p_alive", "expected_purchases", "expected_spend", "predicted_")  # checked in test_predictive.py
-
-
-def published_columns(result, mart):
-    """The mart's columns but the BG/NBD + Gamma-Gamma predictions, which test_predictive.py checks against lifetimes."""
-    return [c for c in result.read(f"select * from {mart} limit 0").columns if not c.startswith(PREDICTIVE)]
+from python_checks.compare import assert_matches
+from python_checks.project import MART_KEYS, published_columns
 
 
 @pytest.mark.parametrize("mart", list(MART_KEYS))
@@ -35,12 +19,21 @@ def test_demo_mart_matches_reference(demo_build, demo_reference, mart):
 
 
 def test_demo_quarantine_matches_reference(demo_build, demo_reference):
-    actual = demo_build.read("select source_table, quarantine_reason, count(*) as rows from data_quality_quarantine group by 1, 2")
-    assert_matches(actual, demo_reference["quarantine_counts"], ["source_table", "quarantine_reason"], label="quarantine")
+    actual = demo_build.read(
+        "select source_table, quarantine_reason, count(*) as rows from data_quality_quarantine group by 1, 2"
+    )
+    assert_matches(
+        actual, demo_reference["quarantine_counts"], ["source_table", "quarantine_reason"], label="quarantine"
+    )
 
 
 def test_demo_reconciliation_matches_reference(demo_build, demo_reference):
     actual = demo_build.table("data_quality_reconciliation")
     assert actual.is_reconciled.all()
-    assert_matches(actual, demo_reference["data_quality_reconciliation"], ["source_table"],
-                   ["raw_rows", "clean_rows", "quarantined_rows"], label="reconciliation")
+    assert_matches(
+        actual,
+        demo_reference["data_quality_reconciliation"],
+        ["source_table"],
+        ["raw_rows", "clean_rows", "quarantined_rows"],
+        label="reconciliation",
+    )

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 
-from conftest import build_ok
-from datasets import write_table
-from reference import Config, bgnbd_summary, compute
+from python_checks.datasets import write_table
+from python_checks.project import build_ok, load_model_module
+from python_checks.reference import Config, bgnbd_summary, compute
 
 WEEK = 7.0
 
@@ -26,7 +26,7 @@ def lifetimes_fit(summary):
 def published_parameters(result, fit="full"):
     params = result.read(f"select model, parameter, value, is_converged from clv_model_parameters where fit = '{fit}'")
     assert params.is_converged.all(), params
-    return {(m, p): v for m, p, v in zip(params.model, params.parameter, params.value)}
+    return {(m, p): v for m, p, v in zip(params.model, params.parameter, params.value, strict=True)}
 
 
 def assert_parameters_match(published, bg, gg, rtol=1e-3):
@@ -42,13 +42,19 @@ def demo_summary(demo_reference):
 
 
 def test_bgnbd_inputs_match_an_independent_summary(demo_build, demo_summary):
-    inputs = demo_build.read("select * from int_customers_bgnbd_inputs where fit = 'full'").set_index("customer_id").sort_index()
+    inputs = (
+        demo_build.read("select * from int_customers_bgnbd_inputs where fit = 'full'")
+        .set_index("customer_id")
+        .sort_index()
+    )
     expected = demo_summary.set_index("customer_id").sort_index()
     assert list(inputs.index) == list(expected.index)
     assert (inputs.frequency.to_numpy() == expected.frequency.to_numpy()).all()
     np.testing.assert_allclose(inputs.recency, expected.recency, rtol=1e-12)
     np.testing.assert_allclose(inputs.customer_age, expected["T"], rtol=1e-12)
-    np.testing.assert_allclose(inputs.monetary_value.fillna(-1), pd.Series(expected.monetary_value).fillna(-1), rtol=1e-9)
+    np.testing.assert_allclose(
+        inputs.monetary_value.fillna(-1), pd.Series(expected.monetary_value).fillna(-1), rtol=1e-9
+    )
 
 
 def test_demo_parameters_match_lifetimes(demo_build, demo_summary):
@@ -60,7 +66,13 @@ def test_demo_predictions_match_lifetimes_formulas(demo_build, demo_summary):
     published = published_parameters(demo_build)
     bg, gg = BetaGeoFitter(), GammaGammaFitter()
     bg.params_ = pd.Series({n: published[("bg_nbd", n)] for n in ("r", "alpha", "a", "b")})
-    gg.params_ = pd.Series({"p": published[("gamma_gamma", "p")], "q": published[("gamma_gamma", "q")], "v": published[("gamma_gamma", "gamma")]})
+    gg.params_ = pd.Series(
+        {
+            "p": published[("gamma_gamma", "p")],
+            "q": published[("gamma_gamma", "q")],
+            "v": published[("gamma_gamma", "gamma")],
+        }
+    )
     s = demo_summary.sort_values("customer_id").reset_index(drop=True)
     f, r, t = (s[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     mart = demo_build.table("customer_clv").set_index("customer_id").loc[s.customer_id]
@@ -68,7 +80,9 @@ def test_demo_predictions_match_lifetimes_formulas(demo_build, demo_summary):
     for label, days in (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", 10 * 365.25)):
         expected = bg.conditional_expected_number_of_purchases_up_to_time(days / WEEK, f, r, t)
         np.testing.assert_allclose(mart[f"expected_purchases_{label}"], expected, rtol=1e-6, err_msg=label)
-    spend = np.asarray(gg.conditional_expected_average_profit(f, np.nan_to_num(s.monetary_value.to_numpy(float))), dtype=float)
+    spend = np.asarray(
+        gg.conditional_expected_average_profit(f, np.nan_to_num(s.monetary_value.to_numpy(float))), dtype=float
+    )
     np.testing.assert_allclose(mart.expected_spend_per_purchase, spend, rtol=1e-6)
     # predicted CLV: monthly steps of 365.25 / 12 days, discounted at (1.10)^(1/12) - 1, times the customer's margin
     step, monthly, clv, previous = 365.25 / 12 / WEEK, 1.10 ** (1 / 12) - 1, np.zeros(len(s)), np.zeros(len(s))
@@ -81,7 +95,9 @@ def test_demo_predictions_match_lifetimes_formulas(demo_build, demo_summary):
 
 def test_segment_predicted_clv_is_the_mean_of_its_customers(demo_build):
     customers = demo_build.table("customer_clv")
-    segments = demo_build.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index("segment_value")
+    segments = demo_build.read("select * from segment_clv where segment_dimension = 'acquisition_channel'").set_index(
+        "segment_value"
+    )
     expected = customers.groupby("acquisition_channel").predicted_clv.mean()
     np.testing.assert_allclose(segments.loc[expected.index, "predicted_clv_per_customer"], expected, rtol=1e-9)
 
@@ -96,7 +112,9 @@ def test_backtest_actuals_and_predictions(demo_build, demo_reference):
     for model in ("bg_nbd_gamma_gamma", "heuristic"):
         assert backtest[(model, "actual_purchases")] == actual_occasions
         assert backtest[(model, "actual_revenue")] == pytest.approx(holdout.net_revenue.sum(), rel=1e-9)
-    predicted = demo_build.read("select sum(expected_purchases_holdout) as n from int_customers_predicted where fit = 'calibration'").n[0]
+    predicted = demo_build.read(
+        "select sum(expected_purchases_holdout) as n from int_customers_predicted where fit = 'calibration'"
+    ).n[0]
     assert backtest[("bg_nbd_gamma_gamma", "predicted_purchases")] == pytest.approx(predicted, rel=1e-9)
     # the calibration fit: lifetimes on the independent summary at the holdout start
     bg, gg = lifetimes_fit(bgnbd_summary(purchases, holdout_start, WEEK))
@@ -118,7 +136,9 @@ def simulate_raw_orders(folder, n=5000, r=0.25, alpha=4.0, a=0.8, b=2.5, p=6.0, 
         t, k, alive = 0.0, 0, True
         while alive and t * 7 <= observed_days:
             day = end - dt.timedelta(days=observed_days - int(t * 7))
-            rows.append([f"S{c}-{k}", f"S{c}", f"{day.isoformat()} 12:00:00", f"{rng.gamma(p, 1 / nu):.6f}", "completed", "USD"])
+            rows.append(
+                [f"S{c}-{k}", f"S{c}", f"{day.isoformat()} 12:00:00", f"{rng.gamma(p, 1 / nu):.6f}", "completed", "USD"]
+            )
             k += 1
             if k > 1 and rng.random() < drop:
                 alive = False
@@ -141,18 +161,32 @@ def test_simulated_parameters_match_lifetimes_and_recover_the_truth(simulated):
     bg, gg = lifetimes_fit(summary)
     published = published_parameters(result)
     assert_parameters_match(published, bg, gg)
-    truth = {("bg_nbd", "r"): 0.25, ("bg_nbd", "alpha"): 4.0, ("bg_nbd", "a"): 0.8, ("bg_nbd", "b"): 2.5,
-             ("gamma_gamma", "p"): 6.0, ("gamma_gamma", "q"): 4.0, ("gamma_gamma", "gamma"): 15.0}
-    se = dict(zip([("bg_nbd", n) for n in ("r", "alpha", "a", "b")], bg.summary["se(coef)"]))
-    se.update(dict(zip([("gamma_gamma", n) for n in ("p", "q", "gamma")], gg.summary["se(coef)"])))
+    truth = {
+        ("bg_nbd", "r"): 0.25,
+        ("bg_nbd", "alpha"): 4.0,
+        ("bg_nbd", "a"): 0.8,
+        ("bg_nbd", "b"): 2.5,
+        ("gamma_gamma", "p"): 6.0,
+        ("gamma_gamma", "q"): 4.0,
+        ("gamma_gamma", "gamma"): 15.0,
+    }
+    se = dict(zip([("bg_nbd", n) for n in ("r", "alpha", "a", "b")], bg.summary["se(coef)"], strict=True))
+    se.update(dict(zip([("gamma_gamma", n) for n in ("p", "q", "gamma")], gg.summary["se(coef)"], strict=True)))
     for key, true_value in truth.items():
         # within 4 standard errors (lifetimes' Hessian-based errors): sampling error, not a bias
         assert abs(published[key] - true_value) < 4 * se[key], (key, published[key], true_value, se[key])
 
 
 def test_degenerate_data_reports_not_converged_and_still_builds(tmp_path):
-    orders = [[f"O{i}", f"C{i}", f"2025-0{1 + i % 9}-1{i % 10} 10:00:00", "25.00", "completed", "USD"] for i in range(40)]
-    write_table(tmp_path / "raw", "orders", ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"], orders)
+    orders = [
+        [f"O{i}", f"C{i}", f"2025-0{1 + i % 9}-1{i % 10} 10:00:00", "25.00", "completed", "USD"] for i in range(40)
+    ]
+    write_table(
+        tmp_path / "raw",
+        "orders",
+        ["order_id", "customer_id", "ordered_at", "order_total", "status", "currency"],
+        orders,
+    )
     result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")})
     params = result.table("clv_model_parameters")
     assert not params.is_converged.any()
@@ -165,17 +199,13 @@ def test_degenerate_data_reports_not_converged_and_still_builds(tmp_path):
 
 
 def load_fitter():
-    import importlib.util
-
-    from conftest import PROJECT
-    spec = importlib.util.spec_from_file_location("fitted", PROJECT / "models/intermediate/predictive/int_clv_models_fitted.py")
-    fitted = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fitted)
-    return fitted
+    return load_model_module("models/intermediate/predictive/int_clv_models_fitted.py")
 
 
 def central_gradient(function, point, step=1e-6):
-    return np.array([(function(point + step * e) - function(point - step * e)) / (2 * step) for e in np.eye(len(point))])
+    return np.array(
+        [(function(point + step * e) - function(point - step * e)) / (2 * step) for e in np.eye(len(point))]
+    )
 
 
 def test_likelihoods_equal_the_per_customer_formulas(demo_build):
@@ -184,16 +214,27 @@ def test_likelihoods_equal_the_per_customer_formulas(demo_build):
     Lee 2005, eq. 6; Gamma-Gamma, Fader, Hardie & Lee 2005b), and their gradients equal central
     differences of those formulas, at random parameter points."""
     from scipy.special import gammaln
+
     fitted = load_fitter()
-    inputs = demo_build.read("select frequency, recency, customer_age, monetary_value from int_customers_bgnbd_inputs where fit = 'full'")
+    inputs = demo_build.read(
+        "select frequency, recency, customer_age, monetary_value from int_customers_bgnbd_inputs where fit = 'full'"
+    )
     x, tx, big_t = (inputs[c].to_numpy(float) for c in ("frequency", "recency", "customer_age"))
 
     def bgnbd(log_params):
         r, alpha, a, b = np.exp(log_params)
         with np.errstate(divide="ignore", invalid="ignore"):
             a4 = np.where(x > 0, np.log(a) - np.log(b + x - 1) - (r + x) * np.log(alpha + tx), -np.inf)
-        ll = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + gammaln(b + x) - gammaln(b)
-              - gammaln(a + b + x) + np.logaddexp(-(r + x) * np.log(alpha + big_t), a4))
+        ll = (
+            gammaln(r + x)
+            - gammaln(r)
+            + r * np.log(alpha)
+            + gammaln(a + b)
+            + gammaln(b + x)
+            - gammaln(b)
+            - gammaln(a + b + x)
+            + np.logaddexp(-(r + x) * np.log(alpha + big_t), a4)
+        )
         return -ll.mean()
 
     repeat = (x > 0) & (inputs.monetary_value.to_numpy(float) > 0)
@@ -201,8 +242,15 @@ def test_likelihoods_equal_the_per_customer_formulas(demo_build):
 
     def gamma_gamma(log_params):
         p, q, v = np.exp(log_params)
-        ll = (gammaln(p * gx + q) - gammaln(p * gx) - gammaln(q) + q * np.log(v) + (p * gx - 1) * np.log(gm)
-              + p * gx * np.log(gx) - (p * gx + q) * np.log(gx * gm + v))
+        ll = (
+            gammaln(p * gx + q)
+            - gammaln(p * gx)
+            - gammaln(q)
+            + q * np.log(v)
+            + (p * gx - 1) * np.log(gm)
+            + p * gx * np.log(gx)
+            - (p * gx + q) * np.log(gx * gm + v)
+        )
         return -ll.mean()
 
     (cx, ctx, ct), weights = fitted.compress([x, tx, big_t])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from conftest import MARTS, PROJECT, build_ok
+from python_checks.project import MARTS, PROJECT, build_ok
 
 
 def test_demo_build_has_no_warning_and_runs_unit_tests(demo_build):
@@ -27,13 +27,19 @@ def test_every_model_and_column_is_documented_and_every_mart_contracted(demo_bui
     assert not undocumented
     for node in nodes:
         relation_columns = demo_build.read(f"select * from main.{node['name']} limit 0").columns
-        missing = [c for c in relation_columns if c not in node["columns"] or not node["columns"][c]["description"].strip()]
+        missing = [
+            c for c in relation_columns if c not in node["columns"] or not node["columns"][c]["description"].strip()
+        ]
         assert not missing, f"{node['name']}: undocumented columns {missing}"
         tested = [t for t in tests if node["unique_id"] in t["depends_on"]["nodes"]]
         assert tested, f"{node['name']} has no test"
         if node["name"] in MARTS:
             assert node["config"]["contract"]["enforced"], node["name"]
-            assert any(t["test_metadata"]["name"] in ("unique", "unique_combination_of_columns") for t in tested if t.get("test_metadata"))
+            assert any(
+                t["test_metadata"]["name"] in ("unique", "unique_combination_of_columns")
+                for t in tested
+                if t.get("test_metadata")
+            )
 
 
 def test_sqlfluff_lint_is_clean(demo_build):
@@ -43,6 +49,14 @@ def test_sqlfluff_lint_is_clean(demo_build):
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
 
 
+def test_python_is_ruff_clean():
+    """ruff (pyproject.toml: lint rules and the formatter, line length 120) over every Python file."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for args in (["check", "."], ["format", "--check", "."]):
+        proc = subprocess.run([ruff, *args], cwd=PROJECT, capture_output=True, text=True)
+        assert proc.returncode == 0, f"ruff {' '.join(args)}:\n" + proc.stdout[-5000:] + proc.stderr[-2000:]
+
+
 def test_two_consecutive_builds_give_identical_marts(demo_build, tmp_path):
     shutil.copy(demo_build.db_path, tmp_path / "clv.duckdb")
     again = build_ok("build", tmp_path)
@@ -50,4 +64,6 @@ def test_two_consecutive_builds_give_identical_marts(demo_build, tmp_path):
         first = demo_build.table(mart)
         second = again.table(mart)
         keys = list(first.columns)
-        pd.testing.assert_frame_equal(first.sort_values(keys).reset_index(drop=True), second.sort_values(keys).reset_index(drop=True))
+        pd.testing.assert_frame_equal(
+            first.sort_values(keys).reset_index(drop=True), second.sort_values(keys).reset_index(drop=True)
+        )

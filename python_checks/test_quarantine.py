@@ -2,18 +2,28 @@
 
 import pytest
 
-from conftest import build_ok
-from datasets import write_table
-from reference import TABLE_COLUMNS
+from python_checks.datasets import write_table
+from python_checks.project import build_ok
+from python_checks.reference import TABLE_COLUMNS
 
-HEADERS = {table: [c for c in columns if c != "order_item_id"] for table, columns in TABLE_COLUMNS.items()}  # lines without ids here
+HEADERS = {
+    table: [c for c in columns if c != "order_item_id"] for table, columns in TABLE_COLUMNS.items()
+}  # lines without ids here
 CLEAN = {
-    "orders": [["O1", "C1", "2025-01-05 10:00:00", "100.00", "completed", "USD"], ["O2", "C1", "2025-03-05T11:00:00Z", "80.00", "Shipped", "EUR"],
-               ["O3", "C2", "2025-02-01", "50.00", "", ""], ["O4", "C3", "2025-04-01 09:30:00", "20.00", "CANCELLED", "USD"]],
+    "orders": [
+        ["O1", "C1", "2025-01-05 10:00:00", "100.00", "completed", "USD"],
+        ["O2", "C1", "2025-03-05T11:00:00Z", "80.00", "Shipped", "EUR"],
+        ["O3", "C2", "2025-02-01", "50.00", "", ""],
+        ["O4", "C3", "2025-04-01 09:30:00", "20.00", "CANCELLED", "USD"],
+    ],
     "order_items": [["O1", "P1", "2", "30.00"], ["O2", "P2", "1", "40.00"], ["O3", "P1", "1", "25.00"]],
     "product_costs": [["P1", "2024-01-01", "10.00"], ["P1", "2025-02-01", "12.00"], ["P2", "2024-01-01", "20.00"]],
     "refunds": [["R1", "O1", "2025-01-10 10:00:00", "10.00"]],
-    "customers": [["C1", "2024-12-01", "a@example.com", "us", "Email"], ["C2", "2024-12-02", "b@example.com", "GB", "social"], ["C3", "", "", "", ""]],
+    "customers": [
+        ["C1", "2024-12-01", "a@example.com", "us", "Email"],
+        ["C2", "2024-12-02", "b@example.com", "GB", "social"],
+        ["C3", "", "", "", ""],
+    ],
     "marketing_spend": [["2025-01-01", "email", "100.00", "USD"], ["2025-02-01", "social", "50.00", "EUR"]],
     "fx_rates": [["2024-12-01", "EUR", "1.10"], ["2025-03-01", "EUR", "1.20"]],
     "inventory": [["2025-01-01", "2025-03-31", "1000", "500", "900"]],
@@ -21,15 +31,30 @@ CLEAN = {
 # (table, reason, bad rows, expected quarantined rows)
 BAD = [
     ("orders", "duplicate_row", [CLEAN["orders"][0], CLEAN["orders"][0]], 2),
-    ("orders", "conflicting_order_id", [["O90", "C1", "2025-01-01", "10", "completed", "USD"], ["O90", "C1", "2025-01-01", "11", "completed", "USD"]], 2),
+    (
+        "orders",
+        "conflicting_order_id",
+        [["O90", "C1", "2025-01-01", "10", "completed", "USD"], ["O90", "C1", "2025-01-01", "11", "completed", "USD"]],
+        2,
+    ),
     ("orders", "null_order_id", [["", "C1", "2025-01-01", "10", "completed", "USD"]], 1),
     ("orders", "null_customer_id", [["O91", " ", "2025-01-01", "10", "completed", "USD"]], 1),
-    ("orders", "unparseable_timestamp", [["O92", "C1", "2025-13-45", "10", "completed", "USD"], ["O93", "C1", "01/02/2025", "10", "completed", "USD"]], 2),
+    (
+        "orders",
+        "unparseable_timestamp",
+        [["O92", "C1", "2025-13-45", "10", "completed", "USD"], ["O93", "C1", "01/02/2025", "10", "completed", "USD"]],
+        2,
+    ),
     ("orders", "unparseable_number", [["O94", "C1", "2025-01-01", "ten", "completed", "USD"]], 1),
     ("orders", "negative_amount", [["O95", "C1", "2025-01-01", "-10", "completed", "USD"]], 1),
     ("orders", "implausible_amount", [["O89", "C1", "2025-01-01", "2e12", "completed", "USD"]], 1),
     ("orders", "unknown_status", [["O96", "C1", "2025-01-01", "10", "teleported", "USD"]], 1),
-    ("orders", "missing_fx_rate", [["O97", "C1", "2025-01-01", "10", "completed", "JPY"], ["O98", "C1", "2024-11-01", "10", "completed", "EUR"]], 2),
+    (
+        "orders",
+        "missing_fx_rate",
+        [["O97", "C1", "2025-01-01", "10", "completed", "JPY"], ["O98", "C1", "2024-11-01", "10", "completed", "EUR"]],
+        2,
+    ),
     ("orders", "future_dated", [["O99", "C1", "2199-01-01 00:00:00", "10", "completed", "USD"]], 1),
     ("order_items", "duplicate_row", [CLEAN["order_items"][0]], 1),
     ("order_items", "null_product_id", [["O1", "", "1", "1.00"]], 1),
@@ -54,7 +79,12 @@ BAD = [
     ("refunds", "future_dated", [["R13", "O2", "2199-03-10", "1.00"]], 1),
     ("refunds", "orphan_refund", [["R14", "O404", "2025-03-10", "1.00"]], 1),
     ("customers", "duplicate_row", [CLEAN["customers"][1]], 1),
-    ("customers", "conflicting_customer_id", [["C9", "2024-01-01", "x@example.com", "US", "email"], ["C9", "2024-01-01", "y@example.com", "US", "email"]], 2),
+    (
+        "customers",
+        "conflicting_customer_id",
+        [["C9", "2024-01-01", "x@example.com", "US", "email"], ["C9", "2024-01-01", "y@example.com", "US", "email"]],
+        2,
+    ),
     ("customers", "null_customer_id", [["", "2024-01-01", "z@example.com", "US", "email"]], 1),
     ("customers", "unparseable_timestamp", [["C10", "yesterday", "w@example.com", "US", "email"]], 1),
     ("customers", "future_dated", [["C11", "2199-01-01", "v@example.com", "US", "email"]], 1),
@@ -75,7 +105,12 @@ BAD = [
     ("fx_rates", "negative_amount", [["2025-01-02", "CAD", "0"]], 1),
     ("fx_rates", "future_dated", [["2199-01-02", "CAD", "0.7"]], 1),
     ("inventory", "duplicate_row", [CLEAN["inventory"][0]], 1),
-    ("inventory", "conflicting_period_start", [["2024-01-01", "2024-03-31", "1", "1", "1"], ["2024-01-01", "2024-03-31", "2", "1", "1"]], 2),
+    (
+        "inventory",
+        "conflicting_period_start",
+        [["2024-01-01", "2024-03-31", "1", "1", "1"], ["2024-01-01", "2024-03-31", "2", "1", "1"]],
+        2,
+    ),
     ("inventory", "unparseable_timestamp", [["Q3", "2024-09-30", "1", "1", "1"]], 1),
     ("inventory", "unparseable_number", [["2024-04-01", "2024-06-30", "1", "x", "1"]], 1),
     ("inventory", "negative_amount", [["2024-07-01", "2024-09-30", "1", "-1", "1"]], 1),
@@ -101,7 +136,8 @@ def bad_build(tmp_path_factory):
 @pytest.mark.parametrize("table,reason,rows,expected", BAD, ids=[f"{t}-{r}" for t, r, _, _ in BAD])
 def test_each_reason_quarantines_exactly_its_rows(bad_build, table, reason, rows, expected):
     found = bad_build.read(
-        f"select count(*) as n from data_quality_quarantine where source_table = '{table}' and quarantine_reason = '{reason}'"
+        f"select count(*) as n from data_quality_quarantine"
+        f" where source_table = '{table}' and quarantine_reason = '{reason}'"
     ).n.iloc[0]
     assert found == expected
 
@@ -118,11 +154,15 @@ def test_nothing_else_is_quarantined_and_every_table_reconciles(bad_build):
 
 def test_quarantine_keeps_the_raw_content(bad_build):
     rows = bad_build.read("select raw_row from data_quality_quarantine where quarantine_reason = 'unknown_status'")
-    assert rows.raw_row.tolist() == ["order_id=O96 | customer_id=C1 | ordered_at=2025-01-01 | order_total=10 | status=teleported | currency=USD"]
+    assert rows.raw_row.tolist() == [
+        "order_id=O96 | customer_id=C1 | ordered_at=2025-01-01 | order_total=10 | status=teleported | currency=USD"
+    ]
 
 
 def test_clean_rows_are_typed_and_normalised(bad_build):
-    orders = bad_build.read("select order_id, status, currency, fx_rate, ordered_at from stg_raw__orders order by order_id")
+    orders = bad_build.read(
+        "select order_id, status, currency, fx_rate, ordered_at from stg_raw__orders order by order_id"
+    )
     assert orders.status.tolist() == ["completed", "shipped", "completed", "cancelled"]
     assert orders.currency.tolist() == ["USD", "EUR", "USD", "USD"]
     assert orders.fx_rate.tolist() == [1.0, 1.20, 1.0, 1.0]  # EUR on 2025-03-05 takes the 2025-03-01 rate

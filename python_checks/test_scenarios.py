@@ -2,23 +2,30 @@
 
 import pytest
 
-import datasets
-from compare import assert_matches
-from conftest import SEEDS, build_ok
-from reference import Config, compute
-from test_marts_match_reference import MART_KEYS, PREDICTIVE
+from python_checks import datasets
+from python_checks.compare import assert_matches
+from python_checks.project import MART_KEYS, PREDICTIVE, build_ok
+from python_checks.reference import Config, compute
 
 SCENARIOS = {
     # name: (folder builder, vars)
     "only_orders": (datasets.only_orders, {}),
-    "no_spend_data": (lambda d: datasets.demo_copy(d, ["orders", "order_items", "product_costs", "refunds", "customers", "fx_rates", "inventory"]), {}),
+    "no_spend_data": (
+        lambda d: datasets.demo_copy(
+            d, ["orders", "order_items", "product_costs", "refunds", "customers", "fx_rates", "inventory"]
+        ),
+        {},
+    ),
     "one_currency": (datasets.one_currency, {}),
     "single_purchase_customers": (datasets.single_purchase, {}),
     "zero_churn": (datasets.monthly_buyers, {"as_of_date": "2025-12-31"}),
     "segment_without_prior_window": (datasets.new_channel, {}),
     "as_of_mid_data": (datasets.demo_copy, {"as_of_date": "2024-06-30"}),
     "six_month_window": (datasets.demo_copy, {"observation_window_months": 6}),
-    "inventory_margin_method": (datasets.demo_copy, {"margin_method": "inventory", "discount_rate": 0.07, "clv_horizon_years": 5}),
+    "inventory_margin_method": (
+        datasets.demo_copy,
+        {"margin_method": "inventory", "discount_rate": 0.07, "clv_horizon_years": 5},
+    ),
 }
 
 
@@ -29,7 +36,7 @@ def scenario(request, tmp_path_factory):
     work = tmp_path_factory.mktemp(name)
     raw = builder(work / "raw")
     result = build_ok("build", work, {"raw_data_dir": str(raw), **vars})
-    cfg = Config(**{k: v for k, v in vars.items()})
+    cfg = Config(**dict(vars.items()))
     return name, result, compute(raw, cfg)
 
 

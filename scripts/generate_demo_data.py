@@ -123,23 +123,50 @@ def generate(n_customers: int, seed: int) -> dict[str, tuple[list[str], list[lis
             discount = rng.choice([0.0, 0.0, 0.0, 0.1, 0.2])
             rate_fx = fx(currency, day)
             total_local = round(total_usd * (1 - discount) / rate_fx, 2)
-            status = rng.choices(
-                ["completed", "shipped", "placed", "cancelled", "returned"], weights=[80, 6, 2, 4, 3]
-            )[0]
+            status = rng.choices(["completed", "shipped", "placed", "cancelled", "returned"], weights=[80, 6, 2, 4, 3])[
+                0
+            ]
             # codes arrive in mixed case and padded, as real exports do
-            status_text = {0: status, 1: status.upper(), 2: f" {status.title()} "}[order_seq % 3] if order_seq % 11 == 0 else status
+            status_text = (
+                {0: status, 1: status.upper(), 2: f" {status.title()} "}[order_seq % 3]
+                if order_seq % 11 == 0
+                else status
+            )
             cur_text = "" if (currency == REPORTING and order_seq % 5 == 0) else currency
-            orders.append([oid, cid, ts.isoformat(sep="T" if order_seq % 7 == 0 else " "), f"{total_local:.2f}", status_text, cur_text])
+            orders.append(
+                [
+                    oid,
+                    cid,
+                    ts.isoformat(sep="T" if order_seq % 7 == 0 else " "),
+                    f"{total_local:.2f}",
+                    status_text,
+                    cur_text,
+                ]
+            )
             if order_seq % 31 != 0:  # about 3% of orders arrive without item lines
                 for pid, qty, unit_usd in lines:
                     items.append([oid, pid, str(qty), f"{unit_usd / rate_fx:.2f}"])
             if status == "returned":
                 refund_seq += 1
-                refunds.append([f"R{refund_seq:06d}", oid, (ts + dt.timedelta(days=rng.randint(3, 20))).isoformat(sep=" "), f"{total_local:.2f}"])
+                refunds.append(
+                    [
+                        f"R{refund_seq:06d}",
+                        oid,
+                        (ts + dt.timedelta(days=rng.randint(3, 20))).isoformat(sep=" "),
+                        f"{total_local:.2f}",
+                    ]
+                )
             elif status != "cancelled" and rng.random() < 0.05:
                 refund_seq += 1
                 amt = round(total_local * rng.uniform(0.1, 0.5), 2)
-                refunds.append([f"R{refund_seq:06d}", oid, (ts + dt.timedelta(days=rng.randint(1, 30))).isoformat(sep=" "), f"{amt:.2f}"])
+                refunds.append(
+                    [
+                        f"R{refund_seq:06d}",
+                        oid,
+                        (ts + dt.timedelta(days=rng.randint(1, 30))).isoformat(sep=" "),
+                        f"{amt:.2f}",
+                    ]
+                )
             if rng.random() < dropout:
                 alive = False
             gap_years = rng.expovariate(lam) if lam > 0 else 99
@@ -163,7 +190,9 @@ def generate(n_customers: int, seed: int) -> dict[str, tuple[list[str], list[lis
     for year in (2023, 2024, 2025):
         for q in range(4):
             ps = dt.date(year, 3 * q + 1, 1)
-            pe = (dt.date(year + (q == 3), (3 * q + 4) % 12 or 12, 1) if q < 3 else dt.date(year + 1, 1, 1)) - dt.timedelta(days=1)
+            pe = (
+                dt.date(year + (q == 3), (3 * q + 4) % 12 or 12, 1) if q < 3 else dt.date(year + 1, 1, 1)
+            ) - dt.timedelta(days=1)
             purchases = round(rng.uniform(22000, 34000), 2)
             ending = round(level + purchases - rng.uniform(21000, 33000), 2)
             inventory.append([ps.isoformat(), pe.isoformat(), f"{level:.2f}", f"{purchases:.2f}", f"{ending:.2f}"])
@@ -179,7 +208,10 @@ def generate(n_customers: int, seed: int) -> dict[str, tuple[list[str], list[lis
         "customers": (["customer_id", "created_at", "email", "country", "acquisition_channel"], customers),
         "marketing_spend": (["spend_date", "channel", "amount", "currency"], spend),
         "fx_rates": (["rate_date", "currency", "rate_to_reporting"], fx_rows),
-        "inventory": (["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"], inventory),
+        "inventory": (
+            ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"],
+            inventory,
+        ),
     }
 
 
@@ -189,7 +221,9 @@ def inject_bad_rows(orders, items, costs, refunds, customers, spend, fx_rows, in
     orders.append(list(orders[10]))  # duplicate_row
     orders.append(list(orders[20]))  # duplicate_row
     orders.append(list(orders[20]))  # duplicate_row (a third copy)
-    orders.append([orders[30][0], orders[30][1], orders[30][2], "999.99", orders[30][4], orders[30][5]])  # conflicting_order_id x2
+    orders.append(
+        [orders[30][0], orders[30][1], orders[30][2], "999.99", orders[30][4], orders[30][5]]
+    )  # conflicting_order_id x2
     orders.append(["O900001", "", "2024-03-01 10:00:00", "50.00", "completed", "USD"])  # null_customer_id
     orders.append(["O900002", "C00001", "2024-03-01 10:00:00", "50.00", "completed", "USD"])  # ok (kept)
     orders.append(["", "C00002", "2024-03-02 10:00:00", "20.00", "completed", "USD"])  # null_order_id
@@ -221,7 +255,9 @@ def inject_bad_rows(orders, items, costs, refunds, customers, spend, fx_rows, in
     refunds.append(["", refunds[7][1], "2024-05-01 10:00:00", "5.00"])  # null_refund_id
     # customers
     customers.append(list(customers[1]))  # duplicate_row
-    customers.append([customers[2][0], customers[2][1], "other@example.com", "GB", "social"])  # conflicting_customer_id x2
+    customers.append(
+        [customers[2][0], customers[2][1], "other@example.com", "GB", "social"]
+    )  # conflicting_customer_id x2
     customers.append(["", "2024-01-01 00:00:00", "nobody@example.com", "US", "social"])  # null_customer_id
     customers.append(["C99999", "31 Feb", "x@example.com", "US", "email"])  # unparseable_timestamp
     # marketing_spend

@@ -129,7 +129,9 @@ class Shop:
                 pe = (dt.date(year + (q == 3), (3 * q + 4) % 12 or 12, 1)) - dt.timedelta(days=1)
                 purchases = rng.uniform(22000, 34000) * scale
                 ending = level + purchases - rng.uniform(21000, 33000) * scale
-                inventory_rows.append((ps.isoformat(), pe.isoformat(), f"{level:.2f}", f"{purchases:.2f}", f"{ending:.2f}"))
+                inventory_rows.append(
+                    (ps.isoformat(), pe.isoformat(), f"{level:.2f}", f"{purchases:.2f}", f"{ending:.2f}")
+                )
                 level = ending
         tables["inventory"] = rows_table(
             ["period_start", "period_end", "beginning_inventory", "purchases", "ending_inventory"], inventory_rows
@@ -168,7 +170,9 @@ def simulate_orders(cust: dict, last_day: int, rng: np.random.Generator) -> dict
     owner = np.repeat(np.arange(n), count)
     start_of = np.cumsum(count) - count
     k = np.arange(len(owner)) - start_of[owner]
-    gap = np.maximum(1, (rng.exponential(1.0, len(owner)) / np.maximum(cust["lam"][owner], 1e-9) * 365).astype(np.int64))
+    gap = np.maximum(
+        1, (rng.exponential(1.0, len(owner)) / np.maximum(cust["lam"][owner], 1e-9) * 365).astype(np.int64)
+    )
     gap[k == 0] = 0
     total = np.cumsum(gap)
     day = cust["first"][owner] + total - total[start_of[owner]]
@@ -176,7 +180,16 @@ def simulate_orders(cust: dict, last_day: int, rng: np.random.Generator) -> dict
     return {"owner": owner[keep], "day": day[keep]}
 
 
-def build_orders(shop: Shop, cust: dict, owner: np.ndarray, day: np.ndarray, first_order: int, first_refund: int, delivery_day: int, rng: np.random.Generator):
+def build_orders(
+    shop: Shop,
+    cust: dict,
+    owner: np.ndarray,
+    day: np.ndarray,
+    first_order: int,
+    first_refund: int,
+    delivery_day: int,
+    rng: np.random.Generator,
+):
     """Orders, items and refunds (pyarrow tables) for purchases (owner index into cust, day); refunds
     dated after delivery_day (days since START) are not delivered yet."""
     n = len(owner)
@@ -199,21 +212,27 @@ def build_orders(shop: Shop, cust: dict, owner: np.ndarray, day: np.ndarray, fir
     status_text[shouty] = [s.upper() for s in status_text[shouty]]
     currency_text = np.array(CURRENCIES, dtype=object)[currency]
     currency_text[(currency == 0) & (seq % 5 == 0)] = None
-    orders = pa.table({
-        "order_id": prefixed("O", seq),
-        "customer_id": prefixed("C", cust["id"][owner]),
-        "ordered_at": timestamps(seconds),
-        "order_total": money(total_local),
-        "status": pa.array(status_text, pa.string()),
-        "currency": pa.array(currency_text, pa.string()),
-    })
+    orders = pa.table(
+        {
+            "order_id": prefixed("O", seq),
+            "customer_id": prefixed("C", cust["id"][owner]),
+            "ordered_at": timestamps(seconds),
+            "order_total": money(total_local),
+            "status": pa.array(status_text, pa.string()),
+            "currency": pa.array(currency_text, pa.string()),
+        }
+    )
     with_items = (seq % 31 != 0)[item_order]  # about 3% of orders arrive without item lines
-    items = pa.table({
-        "order_id": prefixed("O", seq[item_order][with_items]),
-        "product_id": pc.binary_join_element_wise(pa.scalar("P"), pc.utf8_lpad(text(product[with_items]), 3, "0"), ""),
-        "quantity": text(qty[with_items]),
-        "unit_price": money((unit_usd / rate[item_order])[with_items]),
-    })
+    items = pa.table(
+        {
+            "order_id": prefixed("O", seq[item_order][with_items]),
+            "product_id": pc.binary_join_element_wise(
+                pa.scalar("P"), pc.utf8_lpad(text(product[with_items]), 3, "0"), ""
+            ),
+            "quantity": text(qty[with_items]),
+            "unit_price": money((unit_usd / rate[item_order])[with_items]),
+        }
+    )
     returned = status == 4
     partial = (status != 3) & ~returned & (rng.random(n) < 0.05)
     refunded = np.flatnonzero(returned | partial)
@@ -221,12 +240,14 @@ def build_orders(shop: Shop, cust: dict, owner: np.ndarray, day: np.ndarray, fir
     lag = np.where(returned[refunded], rng.integers(3, 21, len(refunded)), rng.integers(1, 31, len(refunded)))
     delivered = seconds[refunded] + lag * 86400 < (delivery_day + 1) * 86400  # refunds after the delivery come later
     refunded, share, lag = refunded[delivered], share[delivered], lag[delivered]
-    refunds = pa.table({
-        "refund_id": prefixed("R", np.arange(first_refund, first_refund + len(refunded))),
-        "order_id": prefixed("O", seq[refunded]),
-        "refunded_at": timestamps(seconds[refunded] + lag * 86400),
-        "amount": money(total_local[refunded] * share),
-    })
+    refunds = pa.table(
+        {
+            "refund_id": prefixed("R", np.arange(first_refund, first_refund + len(refunded))),
+            "order_id": prefixed("O", seq[refunded]),
+            "refunded_at": timestamps(seconds[refunded] + lag * 86400),
+            "amount": money(total_local[refunded] * share),
+        }
+    )
     return orders, items, refunds
 
 
@@ -234,16 +255,20 @@ def customers_table(cust: dict, rng: np.random.Generator) -> pa.Table:
     keep = cust["id"] % 97 != 0  # a few buyers are missing from the customers table: channel "unknown"
     seconds = cust["created"][keep] * 86400 + 9 * 3600 + (cust["id"][keep] % 60) * 60
     ids = cust["id"][keep]
-    return pa.table({
-        "customer_id": prefixed("C", ids),
-        "created_at": timestamps(seconds),
-        "email": pc.binary_join_element_wise(pa.scalar("user"), text(ids), pa.scalar("@example.com"), ""),
-        "country": pa.array(np.array(COUNTRIES, dtype=object)[cust["country"][keep]], pa.string()),
-        "acquisition_channel": pa.array(np.array(CHANNELS, dtype=object)[cust["channel"][keep]], pa.string()),
-    })
+    return pa.table(
+        {
+            "customer_id": prefixed("C", ids),
+            "created_at": timestamps(seconds),
+            "email": pc.binary_join_element_wise(pa.scalar("user"), text(ids), pa.scalar("@example.com"), ""),
+            "country": pa.array(np.array(COUNTRIES, dtype=object)[cust["country"][keep]], pa.string()),
+            "acquisition_channel": pa.array(np.array(CHANNELS, dtype=object)[cust["channel"][keep]], pa.string()),
+        }
+    )
 
 
-def bad_rows(orders: pa.Table, items: pa.Table, refunds: pa.Table, customers: pa.Table, tag: int) -> dict[str, pa.Table]:
+def bad_rows(
+    orders: pa.Table, items: pa.Table, refunds: pa.Table, customers: pa.Table, tag: int
+) -> dict[str, pa.Table]:
     """Bad rows of every kind for one chunk, built from its own good rows (ids unique per tag)."""
     o = orders.slice(0, 40).to_pylist()
     i = items.slice(0, 10).to_pylist()
@@ -251,16 +276,74 @@ def bad_rows(orders: pa.Table, items: pa.Table, refunds: pa.Table, customers: pa
     c = customers.slice(0, 5).to_pylist()
     x = f"X{tag}"
     bad_orders = [
-        o[10], o[20], o[20],  # duplicate_row
+        o[10],
+        o[20],
+        o[20],  # duplicate_row
         {**o[30], "order_total": "999.99"},  # conflicting_order_id (x2 with the original)
-        {"order_id": f"O{x}1", "customer_id": None, "ordered_at": "2024-03-01 10:00:00", "order_total": "50.00", "status": "completed", "currency": "USD"},
-        {"order_id": None, "customer_id": "C1", "ordered_at": "2024-03-02 10:00:00", "order_total": "20.00", "status": "completed", "currency": "USD"},
-        {"order_id": f"O{x}3", "customer_id": "C3", "ordered_at": "03/04/2024", "order_total": "20.00", "status": "completed", "currency": "USD"},
-        {"order_id": f"O{x}5", "customer_id": "C5", "ordered_at": "2024-04-01 12:00:00", "order_total": "-15.00", "status": "completed", "currency": "USD"},
-        {"order_id": f"O{x}6", "customer_id": "C6", "ordered_at": "2024-04-01 12:00:00", "order_total": "twelve", "status": "completed", "currency": "USD"},
-        {"order_id": f"O{x}7", "customer_id": "C7", "ordered_at": "2024-04-01 12:00:00", "order_total": "30.00", "status": "lost_in_mail", "currency": "USD"},
-        {"order_id": f"O{x}8", "customer_id": "C8", "ordered_at": "2024-04-01 12:00:00", "order_total": "3000", "status": "completed", "currency": "JPY"},
-        {"order_id": f"O{x}9", "customer_id": "C9", "ordered_at": "2099-01-01 00:00:00", "order_total": "30.00", "status": "completed", "currency": "USD"},
+        {
+            "order_id": f"O{x}1",
+            "customer_id": None,
+            "ordered_at": "2024-03-01 10:00:00",
+            "order_total": "50.00",
+            "status": "completed",
+            "currency": "USD",
+        },
+        {
+            "order_id": None,
+            "customer_id": "C1",
+            "ordered_at": "2024-03-02 10:00:00",
+            "order_total": "20.00",
+            "status": "completed",
+            "currency": "USD",
+        },
+        {
+            "order_id": f"O{x}3",
+            "customer_id": "C3",
+            "ordered_at": "03/04/2024",
+            "order_total": "20.00",
+            "status": "completed",
+            "currency": "USD",
+        },
+        {
+            "order_id": f"O{x}5",
+            "customer_id": "C5",
+            "ordered_at": "2024-04-01 12:00:00",
+            "order_total": "-15.00",
+            "status": "completed",
+            "currency": "USD",
+        },
+        {
+            "order_id": f"O{x}6",
+            "customer_id": "C6",
+            "ordered_at": "2024-04-01 12:00:00",
+            "order_total": "twelve",
+            "status": "completed",
+            "currency": "USD",
+        },
+        {
+            "order_id": f"O{x}7",
+            "customer_id": "C7",
+            "ordered_at": "2024-04-01 12:00:00",
+            "order_total": "30.00",
+            "status": "lost_in_mail",
+            "currency": "USD",
+        },
+        {
+            "order_id": f"O{x}8",
+            "customer_id": "C8",
+            "ordered_at": "2024-04-01 12:00:00",
+            "order_total": "3000",
+            "status": "completed",
+            "currency": "JPY",
+        },
+        {
+            "order_id": f"O{x}9",
+            "customer_id": "C9",
+            "ordered_at": "2099-01-01 00:00:00",
+            "order_total": "30.00",
+            "status": "completed",
+            "currency": "USD",
+        },
     ]
     bad_items = [
         i[5],  # duplicate_row
@@ -270,19 +353,40 @@ def bad_rows(orders: pa.Table, items: pa.Table, refunds: pa.Table, customers: pa
         {"order_id": i[8]["order_id"], "product_id": None, "quantity": "1", "unit_price": "10.00"},
     ]
     bad_refunds = [
-        {"refund_id": f"R{x}1", "order_id": f"O{x}98", "refunded_at": "2024-05-01 10:00:00", "amount": "5.00"},  # orphan_refund
+        {
+            "refund_id": f"R{x}1",
+            "order_id": f"O{x}98",
+            "refunded_at": "2024-05-01 10:00:00",
+            "amount": "5.00",
+        },  # orphan_refund
     ]
     if r:
         bad_refunds += [
             r[2],  # duplicate_row
-            {"refund_id": f"R{x}2", "order_id": r[4]["order_id"], "refunded_at": "2024-05-01 10:00:00", "amount": "-5.00"},
+            {
+                "refund_id": f"R{x}2",
+                "order_id": r[4]["order_id"],
+                "refunded_at": "2024-05-01 10:00:00",
+                "amount": "-5.00",
+            },
             {"refund_id": f"R{x}3", "order_id": r[5]["order_id"], "refunded_at": "yesterday", "amount": "5.00"},
-            {"refund_id": f"R{x}4", "order_id": r[6]["order_id"], "refunded_at": "2099-05-01 10:00:00", "amount": "5.00"},
+            {
+                "refund_id": f"R{x}4",
+                "order_id": r[6]["order_id"],
+                "refunded_at": "2099-05-01 10:00:00",
+                "amount": "5.00",
+            },
         ]
     bad_customers = [
         c[1],  # duplicate_row
         {**c[2], "email": "other@example.com", "country": "GB"},  # conflicting_customer_id
-        {"customer_id": f"C{x}9", "created_at": "31 Feb", "email": "x@example.com", "country": "US", "acquisition_channel": "email"},
+        {
+            "customer_id": f"C{x}9",
+            "created_at": "31 Feb",
+            "email": "x@example.com",
+            "country": "US",
+            "acquisition_channel": "email",
+        },
     ]
     return {
         "orders": pa.Table.from_pylist(bad_orders, schema=orders.schema),
@@ -304,7 +408,7 @@ def generate(n_orders: int, out: Path, seed: int, increment_fraction: float) -> 
     if out.exists():
         shutil.rmtree(out)
     last_day = int((END - START).astype(int))
-    counts = {name: 0 for name in ("orders", "order_items", "refunds", "customers")}
+    counts = dict.fromkeys(("orders", "order_items", "refunds", "customers"), 0)
     next_customer, next_order, next_refund, part = 1, 1, 1, 0
     kept_customers = []  # a sample of customers for the increment's returning buyers
     while counts["orders"] < n_orders:
@@ -330,7 +434,19 @@ def generate(n_orders: int, out: Path, seed: int, increment_fraction: float) -> 
         write(out, name, "part-00000.parquet", table)
         counts[name] = table.num_rows
     if increment_fraction > 0:
-        counts.update(write_increment(shop, out, counts["orders"], increment_fraction, kept_customers, next_customer, next_order, next_refund, rng))
+        counts.update(
+            write_increment(
+                shop,
+                out,
+                counts["orders"],
+                increment_fraction,
+                kept_customers,
+                next_customer,
+                next_order,
+                next_refund,
+                rng,
+            )
+        )
     return counts
 
 
@@ -344,18 +460,27 @@ def write_increment(shop, out, n_orders, fraction, kept, next_customer, next_ord
     new["first"][:] = day
     new["created"][:] = day
     cust = {k: np.concatenate([returning[k], new[k]]) for k in returning}
-    owner = np.concatenate([rng.integers(0, len(returning["id"]), n_new - len(new["id"])), len(returning["id"]) + np.arange(len(new["id"]))])
+    owner = np.concatenate(
+        [
+            rng.integers(0, len(returning["id"]), n_new - len(new["id"])),
+            len(returning["id"]) + np.arange(len(new["id"])),
+        ]
+    )
     days = np.full(len(owner), day)
     days[0] = day - 3  # arrives late: dated two days before the newest order of the base data
     orders, items, refunds = build_orders(shop, cust, owner, days, next_order, next_refund, day, rng)
     # refunds of older orders (placed up to 40 days before), refunded on the new day
     old = rng.integers(max(1, next_order - 40 * n_new), next_order, max(3, n_new // 20))
-    late_refunds = pa.table({
-        "refund_id": prefixed("R", np.arange(next_refund + refunds.num_rows, next_refund + refunds.num_rows + len(old))),
-        "order_id": prefixed("O", old),
-        "refunded_at": timestamps(np.full(len(old), day * 86400 + 3600)),
-        "amount": money(rng.uniform(1, 5, len(old))),
-    })
+    late_refunds = pa.table(
+        {
+            "refund_id": prefixed(
+                "R", np.arange(next_refund + refunds.num_rows, next_refund + refunds.num_rows + len(old))
+            ),
+            "order_id": prefixed("O", old),
+            "refunded_at": timestamps(np.full(len(old), day * 86400 + 3600)),
+            "amount": money(rng.uniform(1, 5, len(old))),
+        }
+    )
     tables = {
         "orders": orders,
         "order_items": items,
@@ -374,7 +499,12 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000, help="orders in the base data (before bad rows)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--increment-fraction", type=float, default=0.001, help="new orders of the next-day delivery, as a share of --orders (0: none)")
+    parser.add_argument(
+        "--increment-fraction",
+        type=float,
+        default=0.001,
+        help="new orders of the next-day delivery, as a share of --orders (0: none)",
+    )
     args = parser.parse_args()
     counts = generate(args.orders, args.out, args.seed, args.increment_fraction)
     for name, rows in counts.items():

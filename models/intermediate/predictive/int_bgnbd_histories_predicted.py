@@ -55,7 +55,10 @@ def expected_purchases(params, t, frequency, recency, age, pairs=None):
     if t <= 0:
         return np.zeros(np.shape(frequency))
     px, page, inverse = pairs if pairs is not None else distinct_pairs(frequency, age)
-    return _customer_factor(params, frequency, recency, np.asarray(age, dtype=float)) * _pair_term(params, t, px, page)[inverse]
+    return (
+        _customer_factor(params, frequency, recency, np.asarray(age, dtype=float))
+        * _pair_term(params, t, px, page)[inverse]
+    )
 
 
 def probability_alive(params, frequency, recency, age):
@@ -98,19 +101,44 @@ def model(dbt, session):
         tx = np.asarray(frame["recency"], dtype=float)
         age = np.asarray(frame["customer_age"], dtype=float)
         rows = fitted[(fitted["fit"] == fit) & (fitted["model"] == "bg_nbd")].set_index("parameter")
-        bg = tuple(float(rows.loc[n, "value"]) for n in ("r", "alpha", "a", "b")) if len(rows) and bool(rows["is_converged"].iloc[0]) else None
+        bg = (
+            tuple(float(rows.loc[n, "value"]) for n in ("r", "alpha", "a", "b"))
+            if len(rows) and bool(rows["is_converged"].iloc[0])
+            else None
+        )
         pairs = distinct_pairs(f, age)
         out = frame[["fit", "frequency", "recency", "customer_age"]].copy()
         nulls = np.full(len(frame), np.nan)
         out["p_alive"] = probability_alive(bg, f, tx, age) if bg else nulls
-        for label, days in (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", horizon * 365.25), ("holdout", holdout_days)):
-            out[f"expected_purchases_{label}"] = expected_purchases(bg, days / unit_days, f, tx, age, pairs) if bg else nulls
+        for label, days in (
+            ("30d", 30),
+            ("90d", 90),
+            ("365d", 365),
+            ("horizon", horizon * 365.25),
+            ("holdout", holdout_days),
+        ):
+            out[f"expected_purchases_{label}"] = (
+                expected_purchases(bg, days / unit_days, f, tx, age, pairs) if bg else nulls
+            )
         out["discounted_purchases_horizon"] = (
-            discounted_purchases(bg, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs) if bg else nulls
+            discounted_purchases(bg, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs)
+            if bg
+            else nulls
         )
         outputs.append(out)
-    columns = ["fit", "frequency", "recency", "customer_age", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
-               "expected_purchases_365d", "expected_purchases_horizon", "expected_purchases_holdout", "discounted_purchases_horizon"]
+    columns = [
+        "fit",
+        "frequency",
+        "recency",
+        "customer_age",
+        "p_alive",
+        "expected_purchases_30d",
+        "expected_purchases_90d",
+        "expected_purchases_365d",
+        "expected_purchases_horizon",
+        "expected_purchases_holdout",
+        "discounted_purchases_horizon",
+    ]
     result = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=columns)
     for column in columns[1:]:
         result[column] = result[column].astype(float)

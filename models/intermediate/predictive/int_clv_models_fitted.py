@@ -50,9 +50,20 @@ def prepare_bgnbd(x, recency, age, weights):
     ix, (xu,) = _groups(x)
     i_age, (x_age, t_age) = _groups(x, age)
     i_rec, (x_rec, t_rec) = _groups(x, recency)
-    return dict(xu=xu, w_x=np.bincount(ix, weights, len(xu)), w=weights, total=float(weights.sum()),
-                i_age=i_age, x_age=x_age, t_age=t_age, w_age=np.bincount(i_age, weights, len(x_age)),
-                i_rec=i_rec, x_rec=x_rec, t_rec=t_rec, w_rec=np.bincount(i_rec, weights, len(x_rec)))
+    return {
+        "xu": xu,
+        "w_x": np.bincount(ix, weights, len(xu)),
+        "w": weights,
+        "total": float(weights.sum()),
+        "i_age": i_age,
+        "x_age": x_age,
+        "t_age": t_age,
+        "w_age": np.bincount(i_age, weights, len(x_age)),
+        "i_rec": i_rec,
+        "x_rec": x_rec,
+        "t_rec": t_rec,
+        "w_rec": np.bincount(i_rec, weights, len(x_rec)),
+    }
 
 
 def bgnbd_negative_log_likelihood(log_params, data):
@@ -83,8 +94,12 @@ def bgnbd_negative_log_likelihood(log_params, data):
     ww3 = data["w"] * w3
     by_age = np.bincount(data["i_age"], ww3, len(x_age))  # sum of w x w3 per (x, T)
     by_rec = data["w_rec"] - np.bincount(data["i_rec"], ww3, len(x_rec))  # sum of w x w4 per (x, t_x)
-    log_likelihood = (np.dot(w_x, base) + total * r * np.log(alpha) + np.dot(data["w_age"], a3)
-                      + np.dot(data["w"], np.maximum(d, 0) + np.log1p(small)))
+    log_likelihood = (
+        np.dot(w_x, base)
+        + total * r * np.log(alpha)
+        + np.dot(data["w_age"], a3)
+        + np.dot(data["w"], np.maximum(d, 0) + np.log1p(small))
+    )
     d_r = np.dot(w_x, dg_rx) + total * np.log(alpha) - np.dot(log_at, by_age) - np.dot(log_atx, by_rec)
     d_alpha = total * r / alpha - np.dot(inv_at * (r + x_age), by_age) - np.dot(inv_atx * (r + x_rec), by_rec)
     d_a = np.dot(w_x, dg_ab) + by_rec.sum() / a
@@ -99,9 +114,18 @@ def prepare_gamma_gamma(x, m, weights):
     x, m, weights = (np.asarray(c, dtype=float) for c in (x, m, weights))
     ix, (xu,) = _groups(x)
     wx = weights * x
-    return dict(xu=xu, w_x=np.bincount(ix, weights, len(xu)), wx_x=np.bincount(ix, wx, len(xu)), w=weights, wx=wx, xm=x * m,
-                total=float(weights.sum()), sum_wx_log_m=float(np.dot(wx, np.log(m))), sum_w_log_m=float(np.dot(weights, np.log(m))),
-                sum_wx_log_x=float(np.dot(wx, np.log(x))))
+    return {
+        "xu": xu,
+        "w_x": np.bincount(ix, weights, len(xu)),
+        "wx_x": np.bincount(ix, wx, len(xu)),
+        "w": weights,
+        "wx": wx,
+        "xm": x * m,
+        "total": float(weights.sum()),
+        "sum_wx_log_m": float(np.dot(wx, np.log(m))),
+        "sum_w_log_m": float(np.dot(weights, np.log(m))),
+        "sum_wx_log_x": float(np.dot(wx, np.log(x))),
+    }
 
 
 def gamma_gamma_negative_log_likelihood(log_params, data):
@@ -117,8 +141,15 @@ def gamma_gamma_negative_log_likelihood(log_params, data):
     log_spend, inv_spend = np.log(spend), 1 / spend
     wx_log, w_log = np.dot(data["wx"], log_spend), np.dot(data["w"], log_spend)
     wx_inv, w_inv = np.dot(data["wx"], inv_spend), np.dot(data["w"], inv_spend)
-    log_likelihood = (np.dot(w_x, per_x) + total * q * np.log(v) + p * data["sum_wx_log_m"] - data["sum_w_log_m"]
-                      + p * data["sum_wx_log_x"] - p * wx_log - q * w_log)
+    log_likelihood = (
+        np.dot(w_x, per_x)
+        + total * q * np.log(v)
+        + p * data["sum_wx_log_m"]
+        - data["sum_w_log_m"]
+        + p * data["sum_wx_log_x"]
+        - p * wx_log
+        - q * w_log
+    )
     d_p = np.dot(wx_x, dg_pxq - dg_px) + data["sum_wx_log_m"] + data["sum_wx_log_x"] - wx_log
     d_q = np.dot(w_x, dg_pxq) - total * digamma(q) + total * np.log(v) - w_log
     d_v = total * q / v - p * wx_inv - q * w_inv
@@ -131,11 +162,24 @@ def _optimise(objective, args, x0):
     start only if the first fails."""
     best = None
     for start in x0:
-        result = minimize(objective, np.array(start, dtype=float), args=args, jac=True, method="L-BFGS-B",
-                          bounds=[LOG_BOUNDS] * len(start), options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12})
+        result = minimize(
+            objective,
+            np.array(start, dtype=float),
+            args=args,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[LOG_BOUNDS] * len(start),
+            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12},
+        )
         if not np.all(np.abs(result.jac) <= POLISH_ABOVE):
-            polished = minimize(objective, result.x, args=args, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 5000})
-            if polished.fun <= result.fun and np.all(np.isfinite(polished.x)) and np.all(np.abs(polished.x) < LOG_BOUNDS[1]):
+            polished = minimize(
+                objective, result.x, args=args, jac=True, method="BFGS", options={"gtol": 1e-11, "maxiter": 5000}
+            )
+            if (
+                polished.fun <= result.fun
+                and np.all(np.isfinite(polished.x))
+                and np.all(np.abs(polished.x) < LOG_BOUNDS[1])
+            ):
                 result = polished
         if best is None or result.fun < best.fun:
             best = result
@@ -147,7 +191,11 @@ def _optimise(objective, args, x0):
 def _verdict(result, names):
     """Converged when the gradient of the mean log-likelihood vanishes (line searches at machine
     precision end with a 'failure' message at the optimum) and no parameter sits on a bound."""
-    at_bound = [n for n, v in zip(names, result.x) if min(abs(v - LOG_BOUNDS[0]), abs(v - LOG_BOUNDS[1])) < 1e-6]
+    at_bound = [
+        name
+        for name, value in zip(names, result.x, strict=True)
+        if min(abs(value - LOG_BOUNDS[0]), abs(value - LOG_BOUNDS[1])) < 1e-6
+    ]
     gradient = float(np.max(np.abs(result.jac))) if np.all(np.isfinite(result.jac)) else np.inf
     if gradient > GRADIENT_TOLERANCE:
         return False, f"optimizer did not converge (max |gradient| {gradient:.2e}): {result.message}"
@@ -165,12 +213,22 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     customers = np.ones(len(frequency)) if customers is None else np.asarray(customers, dtype=float)
     n = int(customers.sum())
     if n < MIN_CUSTOMERS:
-        return dict(params=None, log_likelihood=None, customers=n, converged=False,
-                    message=f"too few customers to fit: {n} (at least {MIN_CUSTOMERS})")
+        return {
+            "params": None,
+            "log_likelihood": None,
+            "customers": n,
+            "converged": False,
+            "message": f"too few customers to fit: {n} (at least {MIN_CUSTOMERS})",
+        }
     repeaters = int(customers[frequency > 0].sum())
     if repeaters < MIN_REPEAT_CUSTOMERS:
-        return dict(params=None, log_likelihood=None, customers=n, converged=False,
-                    message=f"too few repeat buyers to fit: {repeaters} (at least {MIN_REPEAT_CUSTOMERS})")
+        return {
+            "params": None,
+            "log_likelihood": None,
+            "customers": n,
+            "converged": False,
+            "message": f"too few repeat buyers to fit: {repeaters} (at least {MIN_REPEAT_CUSTOMERS})",
+        }
     (x, tx, t), weights = compress([frequency, recency, age], customers)
     # the start from the sorted, compressed rows: a mean over the rows in arrival order differs in the
     # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
@@ -178,7 +236,13 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
     result = _optimise(bgnbd_negative_log_likelihood, (prepare_bgnbd(x, tx, t, weights),), starts)
     converged, message = _verdict(result, ["r", "alpha", "a", "b"])
-    return dict(params=tuple(np.exp(result.x)), log_likelihood=-float(result.fun) * n, customers=n, converged=converged, message=message)
+    return {
+        "params": tuple(np.exp(result.x)),
+        "log_likelihood": -float(result.fun) * n,
+        "customers": n,
+        "converged": converged,
+        "message": message,
+    }
 
 
 def fit_gamma_gamma(frequency, monetary, customers=None):
@@ -191,8 +255,13 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
     x, m, c = frequency[keep], monetary[keep], customers[keep]
     n = int(c.sum())
     if n < MIN_REPEAT_CUSTOMERS or np.unique(m).size < 2:
-        return dict(params=None, log_likelihood=None, customers=n, converged=False,
-                    message=f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})")
+        return {
+            "params": None,
+            "log_likelihood": None,
+            "customers": n,
+            "converged": False,
+            "message": f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})",
+        }
     (xu, mu), weights = compress([x, m], c)
     mean_m = float(np.dot(weights, mu) / np.sum(weights))  # from the sorted rows, as above
     starts = [[0.0, 0.0, np.log(mean_m)], [np.log(5.0), np.log(3.0), np.log(mean_m)]]
@@ -200,26 +269,37 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
     converged, message = _verdict(result, ["p", "q", "gamma"])
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"
-    return dict(params=tuple(np.exp(result.x)), log_likelihood=-float(result.fun) * n, customers=n, converged=converged, message=message)
+    return {
+        "params": tuple(np.exp(result.x)),
+        "log_likelihood": -float(result.fun) * n,
+        "customers": n,
+        "converged": converged,
+        "message": message,
+    }
 
 
 def fit_rows(fit, cutoff_date, histories, spends):
     rows = []
     bg = fit_bgnbd(histories["frequency"], histories["recency"], histories["customer_age"], histories["customers"])
     gg = fit_gamma_gamma(spends["frequency"], spends["monetary_value"], spends["customers"])
-    for model_name, result, names in (("bg_nbd", bg, ["r", "alpha", "a", "b"]), ("gamma_gamma", gg, ["p", "q", "gamma"])):
+    for model_name, result, names in (
+        ("bg_nbd", bg, ["r", "alpha", "a", "b"]),
+        ("gamma_gamma", gg, ["p", "q", "gamma"]),
+    ):
         for i, name in enumerate(names):
-            rows.append({
-                "fit": fit,
-                "model": model_name,
-                "parameter": name,
-                "value": None if result["params"] is None else float(result["params"][i]),
-                "log_likelihood": result["log_likelihood"],
-                "customers_used": int(result["customers"]),
-                "is_converged": bool(result["converged"]),
-                "convergence_message": result["message"],
-                "cutoff_date": cutoff_date,
-            })
+            rows.append(
+                {
+                    "fit": fit,
+                    "model": model_name,
+                    "parameter": name,
+                    "value": None if result["params"] is None else float(result["params"][i]),
+                    "log_likelihood": result["log_likelihood"],
+                    "customers_used": int(result["customers"]),
+                    "is_converged": bool(result["converged"]),
+                    "convergence_message": result["message"],
+                    "cutoff_date": cutoff_date,
+                }
+            )
     return rows
 
 

@@ -1,0 +1,105 @@
+"""What the checks share: the project's paths, the marts and their keys, running dbt, loading a dbt
+Python model's code as a module."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pandas as pd
+
+PROJECT = Path(__file__).resolve().parents[1]
+SEEDS = PROJECT / "seeds" / "raw"
+DBT = str(Path(sys.executable).parent / "dbt")
+
+# the metric marts, each with its key: compared column by column with the pandas reference
+MART_KEYS = {
+    "segment_clv": ["segment_dimension", "segment_value"],
+    "customer_clv": ["customer_id"],
+    "value_tiers": ["value_tier"],
+    "acquisition_cac": ["acquisition_channel", "month_start"],
+    "cohort_retention": ["cohort_month", "months_since_first_purchase"],
+    "gross_margin_by_period": ["period_start"],
+}
+# every mart the heuristic line publishes, and the keys of the others
+MARTS = [*MART_KEYS, "data_quality_quarantine", "data_quality_reconciliation"]
+KEYS = dict(
+    MART_KEYS,
+    data_quality_quarantine=["quarantine_id"],
+    data_quality_reconciliation=["source_table"],
+    clv_model_parameters=["fit", "model", "parameter"],
+    clv_backtest=["model", "metric"],
+)
+# columns of the BG/NBD + Gamma-Gamma predictions, checked against lifetimes in test_predictive.py
+PREDICTIVE = ("p_alive", "expected_purchases", "expected_spend", "predicted_")
+
+
+@dataclass
+class DbtResult:
+    returncode: int
+    output: str
+    db_path: Path
+
+    def read(self, sql: str) -> pd.DataFrame:
+        with duckdb.connect(str(self.db_path), read_only=True) as con:
+            return con.execute(sql).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.read(f"select * from main.{name}")
+
+
+def run_dbt(
+    command: str,
+    workdir: Path,
+    vars: dict | None = None,
+    select: str | None = None,
+    extra: list[str] | None = None,
+    env_extra: dict | None = None,
+    cwd: Path | None = None,
+) -> DbtResult:
+    """Run `dbt <command>` (e.g. "build", "docs generate") as a subprocess (dbt-duckdb keeps the file lock
+    in-process) into workdir/clv.duckdb, with its own target and log folders."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / "clv.duckdb"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env.update(
+        {"DBT_PROFILES_DIR": str(PROJECT), "CLV_DUCKDB_PATH": str(db_path), "CLV_DUCKDB_TEMP_DIR": str(workdir / "tmp")}
+    )
+    env.update(env_extra or {})
+    cmd = [DBT, *command.split(), "--project-dir", str(PROJECT), "--target-path", str(workdir / "target")]
+    cmd += ["--log-path", str(workdir / "logs")]
+    if vars:
+        cmd += ["--vars", json.dumps(vars)]
+    if select:
+        cmd += ["--select", select]
+    cmd += extra or []
+    proc = subprocess.run(cmd, cwd=cwd or PROJECT, env=env, capture_output=True, text=True, timeout=3600)
+    return DbtResult(proc.returncode, proc.stdout + proc.stderr, db_path)
+
+
+def build_ok(command: str, workdir: Path, vars: dict | None = None, **kw) -> DbtResult:
+    result = run_dbt(command, workdir, vars, **kw)
+    assert result.returncode == 0, result.output[-6000:]
+    return result
+
+
+def published_columns(result: DbtResult, mart: str) -> list[str]:
+    """The mart's columns but the predictions, which test_predictive.py checks against lifetimes."""
+    return [c for c in result.read(f"select * from {mart} limit 0").columns if not c.startswith(PREDICTIVE)]
+
+
+def load_model_module(relative_path: str) -> ModuleType:
+    """A dbt Python model's file (e.g. models/intermediate/predictive/int_clv_models_fitted.py) as a module,
+    so that its functions can be tested and benchmarked as they are."""
+    path = PROJECT / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,1 @@
+"""Data generators (run from the project root: python -m scripts.<name>)."""
