@@ -18,6 +18,7 @@ with
 
     orders_to_price as (
 
+        -- union, not union all, on purpose: an order changed in several tables is priced once
         select raw_key as order_id from {{ ref('base_raw__orders') }}
         where dbt_processed_at > {{ clv_last_processed_at(this) }}
         union

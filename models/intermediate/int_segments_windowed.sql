@@ -137,13 +137,10 @@ final as (
             when spend_data.spend_rows = 0 then null
             when segments_with_business.segment_dimension = 'all'
                 then spend_total.total_acquisition_spend
-            -- customers without a known channel cannot be matched to spend: no CAC rather than a free one
-            when
-                segments_with_business.segment_dimension = 'acquisition_channel'
-                and segments_with_business.segment_value = 'unknown'
-                then null
             when segments_with_business.segment_dimension = 'acquisition_channel'
-                then coalesce(spend_in_window.acquisition_spend, 0)
+                then {{ clv_channel_spend(
+                    'segments_with_business.segment_value', 'spend_in_window.acquisition_spend', 'spend_data.spend_rows'
+                ) }}
         end as acquisition_spend
     from segments_with_business
     cross join spend_data

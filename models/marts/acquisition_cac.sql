@@ -28,7 +28,9 @@ spend_monthly as (
     from marketing_spend
     cross join parameters
     where marketing_spend.spend_date <= parameters.as_of_date
-    group by 1, 2
+    group by
+        marketing_spend.channel,
+        cast({{ dbt.date_trunc('month', 'marketing_spend.spend_date') }} as date)
 
 ),
 
@@ -39,7 +41,9 @@ new_customers_monthly as (
         cohort_month as month_start,
         count(*) as new_customers
     from customers
-    group by 1, 2
+    group by
+        acquisition_channel,
+        cohort_month
 
 ),
 
@@ -72,20 +76,15 @@ spend_data as (
 
 ),
 
-final as (
+channel_months_measured as (
 
     select
         channel_months_distinct.acquisition_channel,
         channel_months_distinct.month_start,
-        case
-            when spend_data.spend_rows > 0 and channel_months_distinct.acquisition_channel != 'unknown'
-                then coalesce(spend_monthly.acquisition_spend, 0)
-        end as acquisition_spend,
-        cast(coalesce(new_customers_monthly.new_customers, 0) as {{ dbt.type_bigint() }}) as new_customers,
-        case
-            when spend_data.spend_rows > 0 and channel_months_distinct.acquisition_channel != 'unknown'
-                then coalesce(spend_monthly.acquisition_spend, 0)
-        end / nullif(new_customers_monthly.new_customers, 0) as cac
+        {{ clv_channel_spend(
+            'channel_months_distinct.acquisition_channel', 'spend_monthly.acquisition_spend', 'spend_data.spend_rows'
+        ) }} as acquisition_spend,
+        coalesce(new_customers_monthly.new_customers, 0) as new_customers
     from channel_months_distinct
     cross join spend_data
     left join spend_monthly
@@ -96,6 +95,18 @@ final as (
         on
             channel_months_distinct.acquisition_channel = new_customers_monthly.acquisition_channel
             and channel_months_distinct.month_start = new_customers_monthly.month_start
+
+),
+
+final as (
+
+    select
+        acquisition_channel,
+        month_start,
+        acquisition_spend,
+        cast(new_customers as {{ dbt.type_bigint() }}) as new_customers,
+        acquisition_spend / nullif(new_customers, 0) as cac
+    from channel_months_measured
 
 )
 
