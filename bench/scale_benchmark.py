@@ -109,7 +109,8 @@ def time_by_part(target: Path, wall: float) -> dict:
     parents = manifest["parent_map"]
 
     def predictive(node: str) -> bool:
-        return "predictive" in manifest["nodes"].get(node, {}).get("fqn", [])
+        # the predictive branch: the predictive folders and the models through which marts read predictions
+        return manifest["nodes"].get(node, {}).get("config", {}).get("meta", {}).get("branch") == "predictive"
 
     behind, todo = set(), ["model.clv.segment_clv"]
     while todo:

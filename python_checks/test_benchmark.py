@@ -12,7 +12,9 @@ from bench.scale_benchmark import PARTS, time_by_part
 
 
 def node(name: str, *fqn: str) -> tuple[str, dict]:
-    return f"model.clv.{name}", {"fqn": ["clv", *fqn, name]}
+    """A manifest node; in the predictive branch (meta branch: predictive) when its folder is predictive."""
+    meta = {"branch": "predictive"} if "predictive" in fqn else {}
+    return f"model.clv.{name}", {"fqn": ["clv", *fqn, name], "config": {"meta": meta}}
 
 
 def test_time_by_part(tmp_path: Path) -> None:

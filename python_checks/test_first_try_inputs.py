@@ -13,7 +13,7 @@ import pytest
 from python_checks.compare import assert_matches
 from python_checks.datasets import demo_copy, write_table
 from python_checks.project import SEEDS, run_dbt
-from python_checks.reference import compute
+from python_checks.reference import Config, compute
 
 ORDERS = ["order_id", "customer_id", "ordered_at", "order_total"]
 PROBE = "leak-probe.invalid"  # the domain of every planted address: it must never leave staging
@@ -276,7 +276,7 @@ def test_two_lines_of_one_product_are_two_lines(builds):
     assert cogs.loc["O1", "cogs"] == pytest.approx(20.0)  # both lines of P1 at cost 10
     assert cogs.loc["O2", "cogs"] == pytest.approx(20.0)  # the copy collapsed: one line of 2 units
     assert bool(cogs.loc["O3", "is_cogs_estimated"])  # both conflicting lines quarantined: no items left
-    expected = compute(raw, __import__("reference").Config(as_of_date="2025-03-31"))
+    expected = compute(raw, Config(as_of_date="2025-03-31"))
     assert_matches(
         result.table("segment_clv"),
         expected["segment_clv"],

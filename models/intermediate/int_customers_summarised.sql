@@ -19,24 +19,6 @@ parameters as (
 
 ),
 
-predictions as (
-
-    {%- if clv_var('enable_predictive') %}
-        select * from {{ ref('int_customers_predicted') }}
-        where fit = 'full'
-    {%- else %}
-        -- the predictive models are disabled (enable_predictive = false): no predictions
-        select
-            {%- for column in clv_prediction_columns() %}
-                cast(null as {{ clv_type_double() }}) as {{ column }},
-            {%- endfor %}
-            cast(null as {{ dbt.type_string() }}) as customer_id
-        {{ clv_empty_from() }}
-        where 1 = 0
-    {%- endif %}
-
-),
-
 purchase_history as (
 
     select
@@ -80,9 +62,6 @@ final as (
         purchase_history.is_active_in_window,
         purchase_history.is_active_in_prior_window,
         purchase_history.first_purchase_date > parameters.window_start_date as is_new_in_window,
-        {%- for column in clv_prediction_columns() %}
-            predictions.{{ column }},
-        {%- endfor %}
         {{ clv_days_between('purchase_history.first_purchase_date', 'parameters.as_of_date') }} as tenure_days,
         {{ clv_days_between('purchase_history.last_purchase_date', 'parameters.as_of_date') }} as recency_days,
         case
@@ -96,8 +75,6 @@ final as (
     cross join parameters
     left join customers
         on purchase_history.customer_id = customers.customer_id
-    left join predictions
-        on purchase_history.customer_id = predictions.customer_id
 
 )
 

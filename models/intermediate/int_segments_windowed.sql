@@ -1,5 +1,4 @@
 -- Window counts and sums per segment (docs/definitions.md, "Segment CLV"): the inputs of every segment_clv metric.
-{%- set dimensions = clv_var('segment_dimensions') %}
 
 with
 
@@ -23,21 +22,7 @@ parameters as (
 
 customer_segments as (
 
-    select
-        'all' as segment_dimension,
-        'all' as segment_value,
-        customers.*
-    from customers
-    {%- for dimension in dimensions %}
-
-        union all
-
-        select
-            '{{ dimension }}' as segment_dimension,
-            {{ dbt.cast(dimension, dbt.type_string()) }} as segment_value,
-            customers.*
-        from customers
-    {%- endfor %}
+    {{ clv_customer_segments('customers') }}
 
 ),
 
@@ -55,9 +40,7 @@ segment_counts as (
         cast(
             sum(case when is_active_in_prior_window and is_active_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}
         ) as retained_customers,
-        cast(sum(case when is_new_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as new_customers,
-        case when count(predicted_clv) = count(*) then avg(predicted_clv) end as predicted_clv_per_customer,
-        case when count(predicted_clv) = count(*) then sum(predicted_clv) end as predicted_clv_total
+        cast(sum(case when is_new_in_window then 1 else 0 end) as {{ dbt.type_bigint() }}) as new_customers
     from customer_segments
     group by segment_dimension, segment_value
 
@@ -80,9 +63,7 @@ segments_with_business as (
         cast(0 as {{ clv_type_double() }}) as cogs,
         cast(0 as {{ dbt.type_bigint() }}) as prior_window_customers,
         cast(0 as {{ dbt.type_bigint() }}) as retained_customers,
-        cast(0 as {{ dbt.type_bigint() }}) as new_customers,
-        cast(null as {{ clv_type_double() }}) as predicted_clv_per_customer,
-        cast(null as {{ clv_type_double() }}) as predicted_clv_total
+        cast(0 as {{ dbt.type_bigint() }}) as new_customers
     from (
         select count(*) as business_rows
         from segment_counts
@@ -131,8 +112,6 @@ final as (
         segments_with_business.prior_window_customers,
         segments_with_business.retained_customers,
         segments_with_business.new_customers,
-        segments_with_business.predicted_clv_per_customer,
-        segments_with_business.predicted_clv_total,
         case
             when spend_data.spend_rows = 0 then null
             when segments_with_business.segment_dimension = 'all'

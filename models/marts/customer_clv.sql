@@ -13,6 +13,13 @@ parameters as (
 
 ),
 
+predictions as (
+
+    -- the predictive branch, joined where it is published (empty with enable_predictive false)
+    select * from {{ ref('int_customers_forecasted') }}
+
+),
+
 final as (
 
     select
@@ -41,11 +48,13 @@ final as (
         customers.value_tier,
         customers.overdue_threshold_days,
         {%- for column in clv_prediction_columns() %}
-            customers.{{ column }},
+            predictions.{{ column }},
         {%- endfor %}
         customers.is_overdue
     from customers
     cross join parameters
+    left join predictions
+        on customers.customer_id = predictions.customer_id
 
 )
 

@@ -17,6 +17,13 @@ parameters as (
 
 ),
 
+predictions as (
+
+    -- the predictive branch, joined where it is published (empty with enable_predictive false)
+    select * from {{ ref('int_segments_forecasted') }}
+
+),
+
 inventory_periods as (
 
     select * from {{ ref('int_inventory_periods_priced') }}
@@ -109,7 +116,7 @@ valued as (
 
 ),
 
-final as (
+heuristic as (
 
     select
         segment_dimension,
@@ -146,10 +153,22 @@ final as (
             when clv_discounted >= 3 * cac then 'healthy'
             when clv_discounted >= cac then 'marginal'
             else 'unprofitable'
-        end as ltv_cac_health,
-        predicted_clv_per_customer,
-        predicted_clv_total
+        end as ltv_cac_health
     from valued
+
+),
+
+final as (
+
+    select
+        heuristic.*,
+        predictions.predicted_clv_per_customer,
+        predictions.predicted_clv_total
+    from heuristic
+    left join predictions
+        on
+            heuristic.segment_dimension = predictions.segment_dimension
+            and heuristic.segment_value = predictions.segment_value
 
 )
 
