@@ -119,7 +119,7 @@
     {%- elif name == 'incremental_lookback_days' -%}
         {{ return(_clv_integer(name, value, 0, 3650)) }}
     {%- elif name == 'clv_horizon_years' -%}
-        {{ return(_clv_integer(name, value, 1, 100)) }}
+        {{ return(_clv_integer(name, value, 1, clv_horizon_years_max())) }}
     {%- elif name == 'max_lifetime_years' -%}
         {%- set number = _clv_number(name, value, 'a number > 0 and <= 100') -%}
         {%- if number <= 0 or number > 100 -%}{{ _clv_fail(name, value, 'a number > 0 and <= 100') }}{%- endif -%}
@@ -195,6 +195,12 @@
         {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': reading a folder of files is supported on the duckdb target only (target is " ~ target.type ~ "). Accepted values: null on this target; load the files into a schema and set raw_schema instead.") }}
     {%- endif -%}
     select 1 as vars_checked
+{% endmacro %}
+
+
+{% macro clv_horizon_years_max() %}
+    {#- The longest clv_horizon_years accepted: also the length of the year series of the discounted CLV. -#}
+    {{ return(100) }}
 {% endmacro %}
 
 

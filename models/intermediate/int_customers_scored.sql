@@ -30,6 +30,12 @@ purchases as (
 
 ),
 
+parameters as (
+
+    select * from {{ ref('int_parameters') }}
+
+),
+
 overall_gap as (
 
     -- the median of all gaps between a customer's consecutive purchases: the pattern of one-purchase customers
@@ -63,12 +69,13 @@ ranked as (
         ranks.m_score,
         ranks.revenue_rank,
         ranks.customer_count,
-        {{ clv_var('overdue_factor') }}
+        parameters.overdue_factor
         * coalesce(customers.avg_days_between_purchases, overall_gap.median_gap_days) as overdue_threshold_days
     from customers
     inner join ranks
         on customers.customer_id = ranks.customer_id
     cross join overall_gap
+    cross join parameters
 
 ),
 

@@ -143,14 +143,9 @@ final as (
         net_revenue,
         item_lines,
         is_cogs_estimated,
-        case
-            when is_cogs_estimated then net_revenue * (1 - {{ clv_var('default_gross_margin') }})
-            else items_cogs
-        end as cogs,
-        net_revenue - case
-            when is_cogs_estimated then net_revenue * (1 - {{ clv_var('default_gross_margin') }})
-            else items_cogs
-        end as gross_profit,
+        -- the lines' cost; where it is estimated (no line, or a line without cost), int_purchases_sequenced
+        -- applies default_gross_margin, so that a change of that var needs no full refresh of this table
+        case when not is_cogs_estimated then items_cogs end as items_cogs,
         status != 'cancelled' and net_revenue > 0 as is_purchase,
         {{ clv_processed_at() }} as dbt_processed_at
     from priced

@@ -1,4 +1,5 @@
--- One row: the dates every metric is measured against (docs/definitions.md, "Configuration"), resolved once.
+-- One row: the dates every metric is measured against and the metric vars (docs/definitions.md,
+-- "Configuration"), each resolved and checked once by clv_var() and read from here as a column.
 {%- set as_of = clv_var('as_of_date') %}
 {%- set window_months = clv_var('observation_window_months') %}
 
@@ -34,7 +35,9 @@ final as (
         cast({{ window_months }} as {{ clv_type_double() }}) / 12 as window_years,
         cast({{ clv_var('discount_rate') }} as {{ clv_type_double() }}) as discount_rate,
         {{ clv_var('clv_horizon_years') }} as clv_horizon_years,
+        cast({{ clv_var('max_lifetime_years') }} as {{ clv_type_double() }}) as max_lifetime_years,
         cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as default_gross_margin,
+        cast({{ clv_var('overdue_factor') }} as {{ clv_type_double() }}) as overdue_factor,
         cast({{ 7 if clv_var('time_unit') == 'week' else 1 }} as {{ clv_type_double() }}) as time_unit_days
     from as_of
 

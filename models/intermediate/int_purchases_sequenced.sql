@@ -1,4 +1,5 @@
--- Purchases on or before as_of (docs/definitions.md, "Order economics"), numbered per customer and placed in the windows.
+-- Purchases on or before as_of (docs/definitions.md, "Order economics") with their COGS and gross profit,
+-- numbered per customer and placed in the windows.
 with
 
 orders_priced as (
@@ -21,8 +22,8 @@ purchases as (
         orders_priced.ordered_at,
         orders_priced.order_date,
         orders_priced.net_revenue,
-        orders_priced.cogs,
-        orders_priced.gross_profit,
+        {{ clv_cogs('orders_priced', 'parameters') }} as cogs,
+        orders_priced.net_revenue - {{ clv_cogs('orders_priced', 'parameters') }} as gross_profit,
         orders_priced.is_cogs_estimated,
         orders_priced.order_date > parameters.window_start_date as is_in_window,
         orders_priced.order_date > parameters.prior_window_start_date

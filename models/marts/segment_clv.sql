@@ -1,7 +1,5 @@
 -- Grain: segment_dimension x segment_value. The heuristic CLV of docs/definitions.md, "Segment CLV", with CAC and CAC < LTV.
-{%- set discount_rate = clv_var('discount_rate') %}
 {%- set margin_method = clv_var('margin_method') %}
-{%- set discount_factor = 'cast(' ~ (1 + discount_rate) ~ ' as ' ~ clv_type_double() ~ ')' %}
 
 with
 
@@ -57,9 +55,9 @@ measured as (
         {%- if margin_method == 'items' %}
             (segments.revenue - segments.cogs) / nullif(segments.revenue, 0) as gross_margin,
         {%- elif margin_method == 'inventory' %}
-            coalesce(inventory_margin.gross_margin, {{ clv_var('default_gross_margin') }}) as gross_margin,
+            coalesce(inventory_margin.gross_margin, parameters.default_gross_margin) as gross_margin,
         {%- else %}
-            cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as gross_margin,
+            parameters.default_gross_margin as gross_margin,
         {%- endif %}
         power(
             cast(segments.retained_customers as {{ clv_type_double() }}) / nullif(segments.prior_window_customers, 0),
@@ -86,33 +84,65 @@ retention_resolved as (
 lifetime as (
 
     select
-        *,
-        1 - retention_rate as churn_rate,
+        retention_resolved.*,
+        1 - retention_resolved.retention_rate as churn_rate,
         case
-            when retention_rate is null then null
-            when retention_rate = 1 then {{ clv_var('max_lifetime_years') }}
+            when retention_resolved.retention_rate is null then null
+            when retention_resolved.retention_rate = 1 then parameters.max_lifetime_years
             -- least() skips nulls on some engines: the null case is handled above
-            else least(1 / (1 - retention_rate), {{ clv_var('max_lifetime_years') }})
+            else least(1 / (1 - retention_resolved.retention_rate), parameters.max_lifetime_years)
         end as expected_lifetime_years,
-        coalesce(retention_rate = 1 or 1 / (1 - retention_rate) > {{ clv_var('max_lifetime_years') }}, false) as is_lifetime_capped,
-        aov * purchase_frequency * gross_margin as annual_margin
+        coalesce(
+            retention_resolved.retention_rate = 1
+            or 1 / (1 - retention_resolved.retention_rate) > parameters.max_lifetime_years,
+            false
+        ) as is_lifetime_capped,
+        retention_resolved.aov * retention_resolved.purchase_frequency * retention_resolved.gross_margin as annual_margin
     from retention_resolved
+    cross join parameters
+
+),
+
+horizon_years as (
+
+    -- the years t = 1 .. clv_horizon_years of the discounted CLV (the var accepts at most this many)
+    select series.n + 1 as year_number
+    from ({{ clv_integer_series(clv_horizon_years_max()) }}) as series
+    cross join parameters
+    where series.n < parameters.clv_horizon_years
+
+),
+
+discounted as (
+
+    -- clv_discounted = sum over t of annual_margin x retention_rate^(t-1) / (1 + discount_rate)^t
+    select
+        lifetime.segment_dimension,
+        lifetime.segment_value,
+        sum(
+            lifetime.annual_margin * power(lifetime.retention_rate, horizon_years.year_number - 1)
+            / power(1 + parameters.discount_rate, horizon_years.year_number)
+        ) as clv_discounted
+    from lifetime
+    cross join horizon_years
+    cross join parameters
+    group by lifetime.segment_dimension, lifetime.segment_value
 
 ),
 
 valued as (
 
     select
-        *,
-        aov * purchase_frequency * expected_lifetime_years as clv_revenue,
-        annual_margin * expected_lifetime_years as clv_margin,
-        (
-            {%- for year in range(1, clv_var('clv_horizon_years') + 1) %}
-                {{ '+ ' if not loop.first }}annual_margin * power(retention_rate, {{ year - 1 }}) / power({{ discount_factor }}, {{ year }})
-            {%- endfor %}
-        ) as clv_discounted,
-        acquisition_spend / nullif(new_customers, 0) as cac
+        lifetime.*,
+        lifetime.aov * lifetime.purchase_frequency * lifetime.expected_lifetime_years as clv_revenue,
+        lifetime.annual_margin * lifetime.expected_lifetime_years as clv_margin,
+        discounted.clv_discounted,
+        lifetime.acquisition_spend / nullif(lifetime.new_customers, 0) as cac
     from lifetime
+    inner join discounted
+        on
+            lifetime.segment_dimension = discounted.segment_dimension
+            and lifetime.segment_value = discounted.segment_value
 
 ),
 
