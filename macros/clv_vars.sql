@@ -4,35 +4,64 @@
     var and the values it accepts. clv_validate_vars() runs as the first on-run-start hook.
 #}
 
-{% macro clv_var_defaults() %}
+{% macro clv_var_spec() %}
+    {#-
+        One entry per var: its default, its kind (which check applies), the kind's bounds or choices, and
+        what it means. `accepted` is what the error message says. The README's Configuration table and
+        docs/definitions.md, "Configuration", describe the same vars.
+    -#}
+    {%- set date_text = 'a date as YYYY-MM-DD (e.g. 2025-12-31)' -%}
     {{ return({
-        'as_of_date': none,
-        'observation_window_months': 12,
-        'reporting_currency': 'USD',
-        'discount_rate': 0.10,
-        'clv_horizon_years': 10,
-        'max_lifetime_years': 10,
-        'default_gross_margin': 0.40,
-        'margin_method': 'items',
-        'segment_dimensions': ['acquisition_channel', 'country', 'cohort_year'],
-        'overdue_factor': 2.0,
-        'time_unit': 'week',
-        'holdout_months': 6,
-        'incremental_lookback_days': 3,
-        'max_plausible_amount': 1000000000000,
-        'future_date_cutoff': none,
-        'enable_predictive': target.type == 'duckdb',
-        'raw_data_dir': none,
-        'raw_schema': none,
-        'raw_database': none,
-        'raw_file_encoding': 'utf-8',
+        'as_of_date': {'default': none, 'kind': 'date', 'accepted': date_text ~ ', or null for the latest clean order date',
+                       'doc': 'metrics use purchases dated on or before it'},
+        'observation_window_months': {'default': 12, 'kind': 'integer', 'min': 1, 'max': 120,
+                                      'doc': 'length of the observation window W (and of W0 before it)'},
+        'reporting_currency': {'default': 'USD', 'kind': 'currency', 'accepted': 'a three-letter ISO 4217 currency code (e.g. USD)',
+                               'doc': 'the currency FX rates convert into'},
+        'discount_rate': {'default': 0.10, 'kind': 'number', 'min': 0, 'max': 1, 'max_excluded': true,
+                          'accepted': 'a number in [0, 1) (an annual rate as a fraction, e.g. 0.10)', 'doc': 'annual rate of the NPV'},
+        'clv_horizon_years': {'default': 10, 'kind': 'integer', 'min': 1, 'max': clv_horizon_years_max(),
+                              'doc': 'years summed in the discounted CLV'},
+        'max_lifetime_years': {'default': 10, 'kind': 'number', 'min': 0, 'min_excluded': true, 'max': 100,
+                               'accepted': 'a number > 0 and <= 100', 'doc': 'cap on 1 / churn'},
+        'default_gross_margin': {'default': 0.40, 'kind': 'number', 'min': 0, 'max': 1,
+                                 'accepted': 'a number in [0, 1] (a fraction, e.g. 0.40)', 'doc': 'margin where no line cost exists'},
+        'margin_method': {'default': 'items', 'kind': 'choice', 'choices': ['items', 'inventory', 'fixed'],
+                          'doc': 'how gross margin is measured'},
+        'segment_dimensions': {'default': clv_builtin_segment_dimensions(), 'kind': 'columns',
+                               'doc': 'customer columns to segment by; all/all is always there'},
+        'overdue_factor': {'default': 2.0, 'kind': 'number', 'min': 0, 'min_excluded': true,
+                           'accepted': 'a number > 0 (e.g. 2.0)', 'doc': 'churn-risk threshold in average gaps'},
+        'time_unit': {'default': 'week', 'kind': 'choice', 'choices': ['day', 'week'], 'doc': 'time unit of the BG/NBD model'},
+        'holdout_months': {'default': 6, 'kind': 'integer', 'min': 1, 'max': 120, 'doc': 'backtest holdout length'},
+        'incremental_lookback_days': {'default': 3, 'kind': 'integer', 'min': 0, 'max': 3650,
+                                      'doc': 'days before the newest loaded date that an incremental run recomputes'},
+        'max_plausible_amount': {'default': 1000000000000, 'kind': 'number', 'min': 1, 'max': 1e300,
+                                 'accepted': 'a number from 1 to 1e300 (the largest amount, count or rate a raw row may hold, e.g. 1e12)',
+                                 'doc': 'larger amounts are quarantined as implausible_amount'},
+        'future_date_cutoff': {'default': none, 'kind': 'date', 'accepted': date_text ~ ', or null for the date of the run',
+                               'doc': 'dates after it are quarantined as future_dated'},
+        'enable_predictive': {'default': target.type == 'duckdb', 'kind': 'boolean', 'structural': true,
+                              'doc': 'build the BG/NBD + Gamma-Gamma branch (dbt Python models)'},
+        'raw_data_dir': {'default': none, 'kind': 'text', 'structural': true, 'doc': 'folder of raw CSV/Parquet files'},
+        'raw_schema': {'default': none, 'kind': 'text', 'structural': true, 'doc': 'warehouse schema of the raw tables'},
+        'raw_database': {'default': none, 'kind': 'text', 'structural': true, 'doc': 'warehouse database of the raw tables'},
+        'raw_file_encoding': {'default': 'utf-8', 'kind': 'encoding', 'structural': true,
+                              'choices': ['utf-8', 'utf-16', 'latin-1'], 'doc': 'encoding of the raw CSV files'},
     }) }}
+{% endmacro %}
+
+
+{% macro clv_var_defaults() %}
+    {%- set defaults = {} -%}
+    {%- for name, spec in clv_var_spec().items() -%}{%- do defaults.update({name: spec.default}) -%}{%- endfor -%}
+    {{ return(defaults) }}
 {% endmacro %}
 
 
 {% macro clv_structural_vars() %}
     {#- Vars that say where the raw data is and what is built, not how a number is computed. -#}
-    {{ return(['enable_predictive', 'raw_data_dir', 'raw_schema', 'raw_database', 'raw_file_encoding']) }}
+    {{ return(clv_var_spec().items() | selectattr('1.structural') | map(attribute='0') | list) }}
 {% endmacro %}
 
 
@@ -43,15 +72,16 @@
         written for USD reporting and a 12-month window then holds on a build in EUR with a 6-month
         window. Vars that locate the raw data (clv_structural_vars) keep the run's value.
     -#}
-    {%- set defaults = clv_var_defaults() -%}
-    {%- if name not in defaults -%}
-        {{ exceptions.raise_compiler_error("clv_var: unknown var '" ~ name ~ "'. Known vars: " ~ (defaults.keys() | list | join(', '))) }}
+    {%- set spec = clv_var_spec() -%}
+    {%- if name not in spec -%}
+        {{ exceptions.raise_compiler_error("clv_var: unknown var '" ~ name ~ "'. Known vars: " ~ (spec.keys() | list | join(', '))) }}
     {%- endif -%}
-    {%- if model is defined and model is not none and model.resource_type == 'unit_test' and name not in clv_structural_vars() -%}
+    {%- set default = spec[name].default -%}
+    {%- if model is defined and model is not none and model.resource_type == 'unit_test' and not spec[name].structural -%}
         {%- set pinned = (model.overrides.vars if model.overrides and model.overrides.vars else {}) -%}
-        {{ return(_clv_check_var(name, pinned[name] if name in pinned else defaults[name])) }}
+        {{ return(_clv_check_var(name, pinned[name] if name in pinned else default, spec[name])) }}
     {%- endif -%}
-    {{ return(_clv_check_var(name, var(name, defaults[name]))) }}
+    {{ return(_clv_check_var(name, var(name, default), spec[name])) }}
 {% endmacro %}
 
 
@@ -60,100 +90,62 @@
 {% endmacro %}
 
 
-{% macro _clv_number(name, value, accepted) %}
-    {#- Numbers may arrive as YAML numbers or as strings; booleans are not numbers. -#}
-    {%- set text = value | string | trim -%}
-    {%- if value is boolean or value is none or not modules.re.match('^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$', text) -%}
-        {{ _clv_fail(name, value, accepted) }}
-    {%- endif -%}
-    {{ return(text | float) }}
+{% macro _clv_is_null(value) %}
+    {{ return(value is none or (value | string | trim) in ('', 'none', 'None', 'null')) }}
 {% endmacro %}
 
 
-{% macro _clv_integer(name, value, low, high) %}
-    {%- set accepted = 'a whole number from ' ~ low ~ ' to ' ~ high -%}
-    {%- set text = value | string | trim -%}
-    {%- if value is boolean or value is none or not modules.re.match('^[+]?[0-9]+$', text) -%}
-        {{ _clv_fail(name, value, accepted) }}
-    {%- endif -%}
-    {%- set number = text | int -%}
-    {%- if number < low or number > high -%}
-        {{ _clv_fail(name, value, accepted) }}
-    {%- endif -%}
-    {{ return(number) }}
-{% endmacro %}
-
-
-{% macro _clv_date(name, value, accepted) %}
-    {#- A calendar date as YYYY-MM-DD (YAML may already have parsed it into a date). -#}
-    {%- set text = value | string | trim -%}
-    {%- set match = modules.re.match('^([0-9]{4})-([0-9]{2})-([0-9]{2})$', text) -%}
-    {%- if not match -%}
-        {{ _clv_fail(name, value, accepted) }}
-    {%- endif -%}
-    {%- set year = match.group(1) | int -%}
-    {%- set month = match.group(2) | int -%}
-    {%- set day = match.group(3) | int -%}
-    {%- if year < 1 or month < 1 or month > 12 or day < 1 -%}
-        {{ _clv_fail(name, value, accepted) }}
-    {%- endif -%}
-    {%- set next_month = modules.datetime.date(year + (1 if month == 12 else 0), 1 if month == 12 else month + 1, 1) -%}
-    {%- set month_days = (next_month - modules.datetime.timedelta(days=1)).day -%}
-    {%- if day > month_days -%}
-        {{ _clv_fail(name, value, accepted) }}
-    {%- endif -%}
-    {{ return(text) }}
-{% endmacro %}
-
-
-{% macro _clv_check_var(name, value) %}
-    {%- set date_text = 'a date as YYYY-MM-DD (e.g. 2025-12-31)' -%}
-    {%- if name == 'as_of_date' -%}
-        {{ return(none if value is none or (value | string | trim) in ('', 'none', 'None', 'null') else _clv_date(name, value, date_text ~ ', or null for the latest clean order date')) }}
-    {%- elif name == 'future_date_cutoff' -%}
-        {{ return(none if value is none or (value | string | trim) in ('', 'none', 'None', 'null') else _clv_date(name, value, date_text ~ ', or null for the date of the run')) }}
-    {%- elif name == 'observation_window_months' -%}
-        {{ return(_clv_integer(name, value, 1, 120)) }}
-    {%- elif name == 'holdout_months' -%}
-        {{ return(_clv_integer(name, value, 1, 120)) }}
-    {%- elif name == 'incremental_lookback_days' -%}
-        {{ return(_clv_integer(name, value, 0, 3650)) }}
-    {%- elif name == 'clv_horizon_years' -%}
-        {{ return(_clv_integer(name, value, 1, clv_horizon_years_max())) }}
-    {%- elif name == 'max_lifetime_years' -%}
-        {%- set number = _clv_number(name, value, 'a number > 0 and <= 100') -%}
-        {%- if number <= 0 or number > 100 -%}{{ _clv_fail(name, value, 'a number > 0 and <= 100') }}{%- endif -%}
+{% macro _clv_check_var(name, value, spec) %}
+    {#- The one checker: the var's kind says which check applies; returns the clean value. -#}
+    {%- set kind = spec.kind -%}
+    {%- if kind == 'integer' -%}
+        {%- set accepted = 'a whole number from ' ~ spec.min ~ ' to ' ~ spec.max -%}
+        {%- set text = value | string | trim -%}
+        {%- if value is boolean or value is none or not modules.re.match('^[+]?[0-9]+$', text) -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
+        {%- set number = text | int -%}
+        {%- if number < spec.min or number > spec.max -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
         {{ return(number) }}
-    {%- elif name == 'discount_rate' -%}
-        {%- set number = _clv_number(name, value, 'a number in [0, 1) (an annual rate as a fraction, e.g. 0.10)') -%}
-        {%- if number < 0 or number >= 1 -%}{{ _clv_fail(name, value, 'a number in [0, 1) (an annual rate as a fraction, e.g. 0.10)') }}{%- endif -%}
+    {%- elif kind == 'number' -%}
+        {#- Numbers may arrive as YAML numbers or as strings; booleans are not numbers. -#}
+        {%- set text = value | string | trim -%}
+        {%- if value is boolean or value is none or not modules.re.match('^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$', text) -%}
+            {{ _clv_fail(name, value, spec.accepted) }}
+        {%- endif -%}
+        {%- set number = text | float -%}
+        {%- if spec.min is defined and (number < spec.min or (spec.min_excluded and number == spec.min)) -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
+        {%- if spec.max is defined and (number > spec.max or (spec.max_excluded and number == spec.max)) -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
         {{ return(number) }}
-    {%- elif name == 'default_gross_margin' -%}
-        {%- set number = _clv_number(name, value, 'a number in [0, 1] (a fraction, e.g. 0.40)') -%}
-        {%- if number < 0 or number > 1 -%}{{ _clv_fail(name, value, 'a number in [0, 1] (a fraction, e.g. 0.40)') }}{%- endif -%}
-        {{ return(number) }}
-    {%- elif name == 'max_plausible_amount' -%}
-        {%- set accepted = 'a number from 1 to 1e300 (the largest amount, count or rate a raw row may hold, e.g. 1e12)' -%}
-        {%- set number = _clv_number(name, value, accepted) -%}
-        {%- if number < 1 or number > 1e300 -%}{{ _clv_fail(name, value, accepted) }}{%- endif -%}
-        {{ return(number) }}
-    {%- elif name == 'overdue_factor' -%}
-        {%- set number = _clv_number(name, value, 'a number > 0 (e.g. 2.0)') -%}
-        {%- if number <= 0 -%}{{ _clv_fail(name, value, 'a number > 0 (e.g. 2.0)') }}{%- endif -%}
-        {{ return(number) }}
-    {%- elif name == 'reporting_currency' -%}
+    {%- elif kind == 'date' -%}
+        {%- if _clv_is_null(value) -%}{{ return(none) }}{%- endif -%}
+        {#- a calendar date as YYYY-MM-DD (YAML may already have parsed it into a date) -#}
+        {%- set text = value | string | trim -%}
+        {%- set match = modules.re.match('^([0-9]{4})-([0-9]{2})-([0-9]{2})$', text) -%}
+        {%- if not match -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
+        {%- set year, month, day = match.group(1) | int, match.group(2) | int, match.group(3) | int -%}
+        {%- if year < 1 or month < 1 or month > 12 or day < 1 -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
+        {%- set next_month = modules.datetime.date(year + (1 if month == 12 else 0), 1 if month == 12 else month + 1, 1) -%}
+        {%- if day > (next_month - modules.datetime.timedelta(days=1)).day -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
+        {{ return(text) }}
+    {%- elif kind == 'choice' -%}
+        {%- set text = value | string | trim | lower -%}
+        {%- if text not in spec.choices -%}{{ _clv_fail(name, value, spec.choices | join(', ')) }}{%- endif -%}
+        {{ return(text) }}
+    {%- elif kind == 'encoding' -%}
+        {#- what DuckDB's CSV reader decodes without an extension download, under its common spellings -#}
+        {%- set text = value | string | trim | lower | replace('_', '-') -%}
+        {%- set text = {'utf8': 'utf-8', 'utf16': 'utf-16', 'latin1': 'latin-1', 'iso-8859-1': 'latin-1'}.get(text, text) -%}
+        {%- if text not in spec.choices -%}{{ _clv_fail(name, value, spec.choices | join(', ')) }}{%- endif -%}
+        {{ return(text) }}
+    {%- elif kind == 'currency' -%}
         {%- set text = value | string | trim | upper -%}
-        {%- if not modules.re.match('^[A-Z]{3}$', text) -%}{{ _clv_fail(name, value, 'a three-letter ISO 4217 currency code (e.g. USD)') }}{%- endif -%}
+        {%- if not modules.re.match('^[A-Z]{3}$', text) -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
         {{ return(text) }}
-    {%- elif name == 'margin_method' -%}
+    {%- elif kind == 'boolean' -%}
+        {%- if value is boolean -%}{{ return(value) }}{%- endif -%}
         {%- set text = value | string | trim | lower -%}
-        {%- if text not in ('items', 'inventory', 'fixed') -%}{{ _clv_fail(name, value, 'items, inventory, fixed') }}{%- endif -%}
-        {{ return(text) }}
-    {%- elif name == 'time_unit' -%}
-        {%- set text = value | string | trim | lower -%}
-        {%- if text not in ('day', 'week') -%}{{ _clv_fail(name, value, 'day, week') }}{%- endif -%}
-        {{ return(text) }}
-    {%- elif name == 'segment_dimensions' -%}
+        {%- if text not in ('true', 'false') -%}{{ _clv_fail(name, value, 'true, false') }}{%- endif -%}
+        {{ return(text == 'true') }}
+    {%- elif kind == 'columns' -%}
         {#- The built-in attributes, or any other column of the raw customers table (a shop's own
             loyalty_tier, region, ...), named in lower case; never a personal or a reserved column. -#}
         {%- set reserved = clv_personal_columns('customers') + ['customer_id', 'created_at'] + clv_customer_summary_columns() -%}
@@ -167,21 +159,9 @@
             {%- if text not in cleaned -%}{%- do cleaned.append(text) -%}{%- endif -%}
         {%- endfor -%}
         {{ return(cleaned) }}
-    {%- elif name == 'enable_predictive' -%}
-        {%- if value is boolean -%}{{ return(value) }}{%- endif -%}
-        {%- set text = value | string | trim | lower -%}
-        {%- if text not in ('true', 'false') -%}{{ _clv_fail(name, value, 'true, false') }}{%- endif -%}
-        {{ return(text == 'true') }}
-    {%- elif name == 'raw_file_encoding' -%}
-        {#- What DuckDB's CSV reader decodes without an extension download. -#}
-        {%- set text = value | string | trim | lower | replace('_', '-') -%}
-        {%- set aliases = {'utf8': 'utf-8', 'utf16': 'utf-16', 'latin1': 'latin-1', 'iso-8859-1': 'latin-1'} -%}
-        {%- set text = aliases.get(text, text) -%}
-        {%- if text not in ('utf-8', 'utf-16', 'latin-1') -%}{{ _clv_fail(name, value, 'utf-8, utf-16, latin-1') }}{%- endif -%}
-        {{ return(text) }}
     {%- else -%}
-        {#- raw_data_dir, raw_schema, raw_database: free text, checked where they are used -#}
-        {{ return(none if value is none or (value | string | trim) == '' else (value | string | trim)) }}
+        {#- text (raw_data_dir, raw_schema, raw_database): free text, checked where it is used -#}
+        {{ return(none if _clv_is_null(value) else (value | string | trim)) }}
     {%- endif -%}
 {% endmacro %}
 
