@@ -104,9 +104,10 @@
 {% endmacro %}
 
 
-{% macro raw_source_select(table_name, columns, required_columns=[]) %}
+{% macro raw_source_select(relation, table_name, columns, required_columns=[]) %}
     {#-
-        A select of one raw table with the given columns as trimmed text ('' becomes null), whatever
+        A select of the raw table `relation` (the model's source('raw', ...)), named table_name in the
+        contract, with the given columns as trimmed text ('' becomes null), whatever
         their case or type in the raw table. An absent optional table gives an empty result with the
         same columns; an absent optional column gives nulls. The orders table and the
         required_columns must exist, or the build stops with a message naming what is missing.
@@ -114,11 +115,6 @@
         split into its columns (raw_data_dir mode): there it describes the line (file, number, text;
         no text for a table with personal data) and every other column is null.
     -#}
-    {%- set relation = source('raw', table_name) -%}
-    {%- if clv_uses_demo_seeds() -%}
-        {#- Demo mode: make the model run after its seed is loaded (dbt build orders by refs). -#}
-        {%- do ref(table_name) -%}
-    {%- endif -%}
     {%- set existing = none -%}
     {%- set present = {} -%}
     {%- if execute and relation.schema is none -%}

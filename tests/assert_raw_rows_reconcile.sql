@@ -1,6 +1,11 @@
 -- Every raw row is accounted for: the reconciliation's raw_rows equal the rows of the raw source itself,
 -- and raw rows = clean rows + quarantined rows, for every table of the contract.
 {%- set tables = clv_raw_tables() %}
+{%- if clv_uses_demo_seeds() %}
+    {%- for table in tables %}
+    -- depends_on: {{ ref(table) }} (a demo seed)
+    {%- endfor %}
+{%- endif %}
 
 with
 
@@ -16,7 +21,7 @@ source_counts as (
         select
             '{{ table }}' as source_table,
             count(*) as source_rows
-        from ({{ raw_source_select(table, ['placeholder_column']) }}) as raw_{{ table }}
+        from ({{ raw_source_select(source('raw', table), table, ['placeholder_column']) }}) as raw_{{ table }}
         {%- if not loop.last %}
             union all
         {%- endif %}

@@ -1,4 +1,5 @@
--- Order economics (docs/definitions.md, "Order economics"): net revenue, COGS at the cost valid on the order date, gross profit.
+-- Order economics (docs/definitions.md, "Order economics"): net revenue and the cost of the lines at the cost
+-- valid on the order date (int_purchases_sequenced applies the default margin where that cost is unknown).
 -- Incremental: the orders whose order, lines or refunds were recomputed since this table's last run
 -- are priced again (the pre-hook first removes those orders, so an order quarantined since is dropped).
 -- depends_on: {{ ref('base_raw__orders') }}, {{ ref('base_raw__order_items') }}, {{ ref('base_raw__refunds') }}
@@ -8,7 +9,7 @@
         incremental_strategy='delete+insert',
         unique_key='order_id',
         on_schema_change='fail',
-        pre_hook="{{ clv_remove_orders_to_reprice() }}"
+        pre_hook="{{ clv_remove_orders_to_reprice(ref('base_raw__orders')) }}"
     )
 }}
 

@@ -1,11 +1,16 @@
-{%- set custom_columns = clv_custom_segment_columns() -%}
-{%- set raw_columns = ['customer_id', 'created_at', 'email', 'country', 'acquisition_channel'] + custom_columns -%}
+-- Every raw customers row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: none.
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('customers') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set custom_columns = clv_custom_segment_columns() -%}
+{% set raw_columns = ['customer_id', 'created_at', 'email', 'country', 'acquisition_channel'] + custom_columns -%}
 
 with
 
 source as (
 
-    {{ raw_source_select('customers', raw_columns, required_columns=['customer_id'] + custom_columns) }}
+    {{ raw_source_select(source('raw', 'customers'), 'customers', raw_columns, required_columns=['customer_id'] + custom_columns) }}
 
 ),
 

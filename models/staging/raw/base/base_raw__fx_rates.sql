@@ -1,10 +1,15 @@
-{%- set raw_columns = ['rate_date', 'currency', 'rate_to_reporting'] -%}
+-- Every raw fx_rates row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: none.
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('fx_rates') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['rate_date', 'currency', 'rate_to_reporting'] -%}
 
 with
 
 source as (
 
-    {{ raw_source_select('fx_rates', raw_columns, required_columns=raw_columns) }}
+    {{ raw_source_select(source('raw', 'fx_rates'), 'fx_rates', raw_columns, required_columns=raw_columns) }}
 
 ),
 

@@ -1,10 +1,15 @@
-{%- set raw_columns = ['period_start', 'period_end', 'beginning_inventory', 'purchases', 'ending_inventory'] -%}
+-- Every raw inventory row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: none.
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('inventory') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['period_start', 'period_end', 'beginning_inventory', 'purchases', 'ending_inventory'] -%}
 
 with
 
 source as (
 
-    {{ raw_source_select('inventory', raw_columns, required_columns=raw_columns) }}
+    {{ raw_source_select(source('raw', 'inventory'), 'inventory', raw_columns, required_columns=raw_columns) }}
 
 ),
 

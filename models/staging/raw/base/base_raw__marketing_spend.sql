@@ -1,10 +1,18 @@
-{%- set raw_columns = ['spend_date', 'channel', 'amount', 'currency'] -%}
+-- Every raw marketing_spend row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: the FX rate of the spend date (stg_raw__fx_rates).
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('marketing_spend') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['spend_date', 'channel', 'amount', 'currency'] -%}
 
 with
 
 source as (
 
-    {{ raw_source_select('marketing_spend', raw_columns, required_columns=['spend_date', 'channel', 'amount']) }}
+    {{ raw_source_select(
+        source('raw', 'marketing_spend'), 'marketing_spend', raw_columns,
+        required_columns=['spend_date', 'channel', 'amount']
+    ) }}
 
 ),
 

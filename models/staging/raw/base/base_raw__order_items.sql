@@ -1,4 +1,9 @@
-{%- set raw_columns = ['order_id', 'product_id', 'quantity', 'unit_price', 'order_item_id'] -%}
+-- Every raw order_items row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: its order is a clean order (stg_raw__orders; base_raw__orders for incremental runs).
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('order_items') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['order_id', 'product_id', 'quantity', 'unit_price', 'order_item_id'] -%}
 -- depends_on: {{ ref('base_raw__orders') }}
 {{
     config(
@@ -14,7 +19,10 @@ with
 
 source as (
 
-    {{ raw_source_select('order_items', raw_columns, required_columns=['order_id', 'product_id', 'quantity']) }}
+    {{ raw_source_select(
+        source('raw', 'order_items'), 'order_items', raw_columns,
+        required_columns=['order_id', 'product_id', 'quantity']
+    ) }}
 
 ),
 

@@ -1,4 +1,9 @@
-{%- set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'order_total', 'status', 'currency'] -%}
+-- Every raw orders row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: the FX rate of the order date (stg_raw__fx_rates).
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('orders') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['order_id', 'customer_id', 'ordered_at', 'order_total', 'status', 'currency'] -%}
 {{
     config(
         materialized=clv_incremental_materialization(),
@@ -14,7 +19,10 @@ with
 
 source as (
 
-    {{ raw_source_select('orders', raw_columns, required_columns=['order_id', 'customer_id', 'ordered_at', 'order_total']) }}
+    {{ raw_source_select(
+        source('raw', 'orders'), 'orders', raw_columns,
+        required_columns=['order_id', 'customer_id', 'ordered_at', 'order_total']
+    ) }}
 
 ),
 

@@ -1,10 +1,15 @@
-{%- set raw_columns = ['product_id', 'valid_from', 'unit_cost'] -%}
+-- Every raw product_costs row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: none.
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('product_costs') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['product_id', 'valid_from', 'unit_cost'] -%}
 
 with
 
 source as (
 
-    {{ raw_source_select('product_costs', raw_columns, required_columns=raw_columns) }}
+    {{ raw_source_select(source('raw', 'product_costs'), 'product_costs', raw_columns, required_columns=raw_columns) }}
 
 ),
 

@@ -1,4 +1,9 @@
-{%- set raw_columns = ['refund_id', 'order_id', 'refunded_at', 'amount'] -%}
+-- Every raw refunds row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
+-- Cross-table checks: its order is a clean order (stg_raw__orders; base_raw__orders for incremental runs).
+{%- if clv_uses_demo_seeds() %}
+-- depends_on: {{ ref('refunds') }} (the demo seed, loaded by the same dbt build)
+{%- endif %}
+{% set raw_columns = ['refund_id', 'order_id', 'refunded_at', 'amount'] -%}
 -- depends_on: {{ ref('base_raw__orders') }}
 {{
     config(
@@ -14,7 +19,7 @@ with
 
 source as (
 
-    {{ raw_source_select('refunds', raw_columns, required_columns=['order_id', 'amount']) }}
+    {{ raw_source_select(source('raw', 'refunds'), 'refunds', raw_columns, required_columns=['order_id', 'amount']) }}
 
 ),
 
