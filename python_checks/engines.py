@@ -79,25 +79,24 @@ class PostgresCluster:
             con.close()
 
 
-SPARK_EXPORT = """
-import sys
-from pyspark.sql import SparkSession
-spark = SparkSession.builder.enableHiveSupport().getOrCreate()
-for name in sys.argv[1:]:
-    spark.table(f"clv.{name}").toPandas().to_parquet(f"export/{name}.parquet")
-spark.stop()
-"""
+SPARK_TABLES = Path(__file__).resolve().parent / "spark_tables.py"
+
+
+def run_spark(workdir: Path, command: str, arguments: list[str]) -> None:
+    """python_checks/spark_tables.py in workdir (where dbt's local Spark session keeps its warehouse)."""
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(SPARK_TABLES), command, *arguments],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
 
 
 def export_spark_tables(workdir: Path, names: list[str]) -> dict:
-    """Read tables of a local Spark session's warehouse (spark-warehouse + metastore_db in workdir) into pandas,
-    in a subprocess so that the JVM and its Derby metastore lock end with it."""
-    import sys
-
-    (workdir / "export").mkdir(exist_ok=True)
-    (workdir / "export_tables.py").write_text(SPARK_EXPORT)
-    proc = subprocess.run(
-        [sys.executable, "export_tables.py", *names], cwd=workdir, capture_output=True, text=True, timeout=900
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
+    """Tables of a local Spark session's warehouse in workdir, read into pandas."""
+    run_spark(workdir, "export", names)
     return {name: pd.read_parquet(workdir / "export" / f"{name}.parquet") for name in names}

@@ -5,7 +5,7 @@ pandas reference."""
 import pytest
 
 from python_checks.compare import assert_matches
-from python_checks.engines import PostgresCluster, export_spark_tables
+from python_checks.engines import PostgresCluster, export_spark_tables, run_spark
 from python_checks.project import KEYS, MART_KEYS, MARTS, PREDICTIVE, build_ok
 
 
@@ -92,3 +92,33 @@ def test_spark_mart_equals_duckdb(spark_marts, demo_build, mart):
 @pytest.mark.parametrize("mart", list(MART_KEYS))
 def test_spark_mart_matches_reference(spark_marts, demo_reference, mart):
     assert_matches_reference(spark_marts[mart], demo_reference[mart], mart, f"spark/{mart}")
+
+
+@pytest.mark.spark
+def test_spark_first_try_on_a_minimal_warehouse_schema(tmp_path):
+    """On Spark too, a schema holding nothing but a four-column orders table, read through raw_schema:
+    `dbt build`, unit tests included, passes (the unit tests do not read the user's tables)."""
+    run_spark(
+        tmp_path,
+        "sql",
+        [
+            "create database if not exists shop_raw",
+            "create table shop_raw.orders (order_id string, customer_id string, ordered_at string, order_total string)"
+            " using parquet",
+            "insert into shop_raw.orders values ('1001', 'alice', '2025-01-15', '40.00'),"
+            " ('1002', 'alice', '2025-03-02', '25.50'), ('1003', 'bob', '2025-02-20', '12.00')",
+        ],
+    )
+    result = build_ok(
+        "build",
+        tmp_path,
+        {"raw_schema": "shop_raw", "reporting_currency": "EUR"},
+        env_extra={"CLV_TARGET": "spark"},
+        cwd=tmp_path,
+    )
+    assert "WARN=0 ERROR=0 SKIP=0" in result.output
+    business = export_spark_tables(tmp_path, ["segment_clv"])["segment_clv"].set_index(
+        ["segment_dimension", "segment_value"]
+    )
+    row = business.loc[("all", "all")]
+    assert (row.customers, row.orders, float(row.revenue)) == (2, 3, 77.5)

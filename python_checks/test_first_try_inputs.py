@@ -270,7 +270,7 @@ def test_two_lines_of_one_product_are_two_lines(builds):
     lines = result.read("select quarantine_reason, count(*) as n from base_raw__order_items group by 1")
     counts = dict(zip(lines.quarantine_reason.fillna("clean"), lines.n, strict=True))
     assert counts == {"clean": 3, "duplicate_row": 1, "conflicting_order_item_id": 2}
-    cogs = result.read("select order_id, cogs, is_cogs_estimated from int_orders_priced order by 1").set_index(
+    cogs = result.read("select order_id, cogs, is_cogs_estimated from int_purchases_sequenced order by 1").set_index(
         "order_id"
     )
     assert cogs.loc["O1", "cogs"] == pytest.approx(20.0)  # both lines of P1 at cost 10
@@ -297,7 +297,7 @@ def test_without_line_ids_identical_lines_are_one_line(builds):
     raw, result = passed(builds, "lines_without_ids")
     lines = result.read("select quarantine_reason, count(*) as n from base_raw__order_items group by 1")
     assert dict(zip(lines.quarantine_reason.fillna("clean"), lines.n, strict=True)) == {"clean": 4, "duplicate_row": 2}
-    cogs = result.read("select order_id, cogs from int_orders_priced order by 1").set_index("order_id").cogs
+    cogs = result.read("select order_id, cogs from int_purchases_sequenced order by 1").set_index("order_id").cogs
     assert cogs["O1"] == pytest.approx(10.0) and cogs["O3"] == pytest.approx(40.0)
 
 
