@@ -79,3 +79,10 @@ def assert_matches(
                 f"{column}: {bad.sum()} rows differ, e.g. {[(e.index[i], av.iloc[i], ev.iloc[i]) for i in idx]}"
             )
     assert not problems, f"{label}:\n" + "\n".join(problems)
+
+
+def assert_reconciliation_matches(actual: pd.DataFrame, expected: pd.DataFrame, label: str = "") -> None:
+    """data_quality_reconciliation: every table reconciles (raw = clean + quarantined) and its counts equal
+    the reference's, table by table."""
+    assert actual.is_reconciled.all(), f"{label}: a table does not reconcile"
+    assert_matches(actual, expected, ["source_table"], ["raw_rows", "clean_rows", "quarantined_rows"], label=label)

@@ -1,4 +1,4 @@
-"""The scale benchmark's accounting of a dbt run by part (bench/scale_benchmark.py, time_by_part), on a
+"""The scale benchmark's accounting of one dbt invocation by part (bench/scale_benchmark.py, time_by_part), on a
 hand-made manifest and run_results: each node lands in its part and the parts add up to the wall time."""
 
 from __future__ import annotations
