@@ -442,10 +442,10 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     cfg = cfg or Config()
     run_ts = pd.Timestamp(run_date) if run_date else pd.Timestamp.now().normalize()
     cleaned = clean(read_raw(raw_dir, cfg), cfg, run_ts)
-    t = cleaned.clean
-    dgm = cfg.default_gross_margin
+    tables = cleaned.clean
+    default_margin = cfg.default_gross_margin
 
-    orders = t["orders"]
+    orders = tables["orders"]
     orders = pd.DataFrame(
         {
             "order_id": orders["order_id"],
@@ -459,13 +459,13 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     )
 
     # COGS at the cost valid on the order date
-    items = t["order_items"][["order_id", "product_id"]].copy()
-    items["quantity"] = t["order_items"]["quantity_p"].astype(float)
+    items = tables["order_items"][["order_id", "product_id"]].copy()
+    items["quantity"] = tables["order_items"]["quantity_p"].astype(float)
     costs = pd.DataFrame(
         {
-            "product_id": t["product_costs"]["product_id"],
-            "valid_from": t["product_costs"]["valid_from_p"],
-            "unit_cost": t["product_costs"]["unit_cost_p"].astype(float),
+            "product_id": tables["product_costs"]["product_id"],
+            "valid_from": tables["product_costs"]["valid_from_p"],
+            "unit_cost": tables["product_costs"]["unit_cost_p"].astype(float),
         }
     )
     items = items.merge(orders[["order_id", "order_date"]], on="order_id")
@@ -483,13 +483,17 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
         missing=("unit_cost", lambda s: s.isna().sum()),
         items_cogs=("line_cost", lambda s: s.sum(min_count=1)),
     )
-    refunds = t["refunds"].assign(amount=t["refunds"]["amount_p"].astype(float)).groupby("order_id")["amount"].sum()
+    refunds = (
+        tables["refunds"].assign(amount=tables["refunds"]["amount_p"].astype(float)).groupby("order_id")["amount"].sum()
+    )
 
     orders = orders.merge(per_order, left_on="order_id", right_index=True, how="left")
     orders["refunded"] = orders["order_id"].map(refunds).fillna(0.0)
     orders["net_revenue"] = orders["order_total"] * orders["fx_rate"] - orders["refunded"] * orders["fx_rate"]
     orders["is_cogs_estimated"] = orders["lines"].isna() | (orders["missing"].fillna(0) > 0)
-    orders["cogs"] = np.where(orders["is_cogs_estimated"], orders["net_revenue"] * (1 - dgm), orders["items_cogs"])
+    orders["cogs"] = np.where(
+        orders["is_cogs_estimated"], orders["net_revenue"] * (1 - default_margin), orders["items_cogs"]
+    )
     orders["gross_profit"] = orders["net_revenue"] - orders["cogs"]
 
     # as-of and windows
@@ -505,7 +509,7 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     purchases["w_revenue"] = purchases.net_revenue.where(purchases.in_w, 0.0)
     purchases["w_cogs"] = purchases.cogs.where(purchases.in_w, 0.0)
 
-    customers_raw = t["customers"]
+    customers_raw = tables["customers"]
     attrs = pd.DataFrame(
         {
             "customer_id": customers_raw["customer_id"],
@@ -520,20 +524,20 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
         }
     ).set_index("customer_id")
 
-    g = purchases.groupby("customer_id")
+    by_customer = purchases.groupby("customer_id")
     cust = pd.DataFrame(
         {
-            "first_purchase_date": g.order_date.min(),
-            "last_purchase_date": g.order_date.max(),
-            "purchases": g.size(),
-            "revenue": g.net_revenue.sum(),
-            "cogs": g.cogs.sum(),
-            "gross_profit": g.gross_profit.sum(),
-            "window_orders": g.in_w.sum(),
-            "window_revenue": g.w_revenue.sum(),
-            "window_cogs": g.w_cogs.sum(),
-            "active_w": g.in_w.any(),
-            "active_w0": g.in_w0.any(),
+            "first_purchase_date": by_customer.order_date.min(),
+            "last_purchase_date": by_customer.order_date.max(),
+            "purchases": by_customer.size(),
+            "revenue": by_customer.net_revenue.sum(),
+            "cogs": by_customer.cogs.sum(),
+            "gross_profit": by_customer.gross_profit.sum(),
+            "window_orders": by_customer.in_w.sum(),
+            "window_revenue": by_customer.w_revenue.sum(),
+            "window_cogs": by_customer.w_cogs.sum(),
+            "active_w": by_customer.in_w.any(),
+            "active_w0": by_customer.in_w0.any(),
         }
     )
     cust["acquisition_channel"] = cust.index.map(lambda c: attrs["acquisition_channel"].get(c, "unknown"))
@@ -555,19 +559,21 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
 
     results = {}
     results["segment_clv"] = segment_clv(
-        cust, t["marketing_spend"], cfg, as_of, w_start, years, inventory_periods(t["inventory"], purchases)
+        cust, tables["marketing_spend"], cfg, as_of, w_start, years, inventory_periods(tables["inventory"], purchases)
     )
     results["customer_clv"] = customer_clv(cust, purchases, cfg, as_of)
     results["value_tiers"] = value_tiers(results["customer_clv"])
-    results["acquisition_cac"] = acquisition_cac(cust, t["marketing_spend"], as_of)
+    results["acquisition_cac"] = acquisition_cac(cust, tables["marketing_spend"], as_of)
     results["cohort_retention"] = cohort_retention(cust, purchases, as_of)
-    results["gross_margin_by_period"] = inventory_periods(t["inventory"], purchases)
-    q = cleaned.quarantine
-    results["quarantine_counts"] = q.groupby(["source_table", "quarantine_reason"]).size().rename("rows").reset_index()
+    results["gross_margin_by_period"] = inventory_periods(tables["inventory"], purchases)
+    quarantine = cleaned.quarantine
+    results["quarantine_counts"] = (
+        quarantine.groupby(["source_table", "quarantine_reason"]).size().rename("rows").reset_index()
+    )
     recon = pd.DataFrame({"source_table": list(TABLE_COLUMNS)})
     recon["raw_rows"] = recon.source_table.map(cleaned.raw_counts)
-    recon["clean_rows"] = recon.source_table.map(lambda s: len(t[s]))
-    recon["quarantined_rows"] = recon.source_table.map(lambda s: int((q.source_table == s).sum()))
+    recon["clean_rows"] = recon.source_table.map(lambda s: len(tables[s]))
+    recon["quarantined_rows"] = recon.source_table.map(lambda s: int((quarantine.source_table == s).sum()))
     results["data_quality_reconciliation"] = recon
     results["as_of_date"] = as_of
     results["orders_priced"] = orders
@@ -577,22 +583,22 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
 
 def bgnbd_summary(purchases: pd.DataFrame, cutoff, unit_days: float = 7.0) -> pd.DataFrame:
     """Per customer: x (repeat purchase days), t_x, T in time units, mean revenue of the repeat days."""
-    p = purchases[purchases.order_date <= cutoff]
+    purchases_to_cutoff = purchases[purchases.order_date <= cutoff]
     days = (
-        p.groupby(["customer_id", "order_date"])
+        purchases_to_cutoff.groupby(["customer_id", "order_date"])
         .agg(revenue=("net_revenue", "sum"), gp=("gross_profit", "sum"))
         .reset_index()
     )
     days = days.sort_values(["customer_id", "order_date"])
     days["n"] = days.groupby("customer_id").cumcount()
-    g = days.groupby("customer_id")
+    by_customer = days.groupby("customer_id")
     out = pd.DataFrame(
         {
-            "frequency": g.size() - 1,
-            "recency": (g.order_date.max() - g.order_date.min()).dt.days / unit_days,
-            "T": (pd.Timestamp(cutoff) - g.order_date.min()).dt.days / unit_days,
+            "frequency": by_customer.size() - 1,
+            "recency": (by_customer.order_date.max() - by_customer.order_date.min()).dt.days / unit_days,
+            "T": (pd.Timestamp(cutoff) - by_customer.order_date.min()).dt.days / unit_days,
             "repeat_revenue": days[days.n > 0].groupby("customer_id").revenue.sum(),
-            "margin": g.gp.sum() / g.revenue.sum(),
+            "margin": by_customer.gp.sum() / by_customer.revenue.sum(),
         }
     )
     out["repeat_revenue"] = out.repeat_revenue.fillna(0.0)
@@ -751,7 +757,7 @@ def segment_clv(cust, spend_clean, cfg: Config, as_of, w_start, years, periods) 
 
 
 def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
-    c = cust.copy()
+    customers = cust.copy()
     gaps = (
         purchases.sort_values(["customer_id", "ordered_at", "order_id"])
         .groupby("customer_id")
@@ -759,14 +765,16 @@ def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
         .dt.days.dropna()
     )
     median_gap = float(np.median(gaps)) if len(gaps) else np.nan
-    c["aov"] = c.revenue / c.purchases
-    c["avg_days_between_purchases"] = c.avg_gap
-    c["r_score"] = ntile5(c, ["recency_days", "customer_id"], [False, True])
-    c["f_score"] = ntile5(c, ["purchases", "customer_id"], [True, True])
+    customers["aov"] = customers.revenue / customers.purchases
+    customers["avg_days_between_purchases"] = customers.avg_gap
+    customers["r_score"] = ntile5(customers, ["recency_days", "customer_id"], [False, True])
+    customers["f_score"] = ntile5(customers, ["purchases", "customer_id"], [True, True])
     # money is ranked at 1e-6 so that float summation order cannot break a tie differently
-    c["revenue_key"] = c.revenue.round(6)
-    c["m_score"] = ntile5(c, ["revenue_key", "customer_id"], [True, True])
-    c["rfm_cell"] = c.r_score.astype(str) + c.f_score.astype(str) + c.m_score.astype(str)
+    customers["revenue_key"] = customers.revenue.round(6)
+    customers["m_score"] = ntile5(customers, ["revenue_key", "customer_id"], [True, True])
+    customers["rfm_cell"] = (
+        customers.r_score.astype(str) + customers.f_score.astype(str) + customers.m_score.astype(str)
+    )
 
     def label(r, f, m):
         if r >= 4 and f >= 4 and m >= 4:
@@ -781,22 +789,24 @@ def customer_clv(cust, purchases, cfg: Config, as_of) -> pd.DataFrame:
             return "hibernating"
         return "potential_loyalists"
 
-    c["rfm_segment"] = [label(r, f, m) for r, f, m in zip(c.r_score, c.f_score, c.m_score, strict=True)]
-    order = c.sort_values(["revenue_key", "customer_id"], ascending=[False, True], kind="mergesort").index
-    c.loc[order, "revenue_rank"] = np.arange(1, len(c) + 1)
-    n = len(c)
-    c["value_tier"] = [
+    customers["rfm_segment"] = [
+        label(r, f, m) for r, f, m in zip(customers.r_score, customers.f_score, customers.m_score, strict=True)
+    ]
+    order = customers.sort_values(["revenue_key", "customer_id"], ascending=[False, True], kind="mergesort").index
+    customers.loc[order, "revenue_rank"] = np.arange(1, len(customers) + 1)
+    n = len(customers)
+    customers["value_tier"] = [
         "vip" if r * 100 <= n * 5 else "high" if r * 100 <= n * 20 else "medium" if r * 100 <= n * 50 else "low"
-        for r in c.revenue_rank
+        for r in customers.revenue_rank
     ]
-    basis = c.avg_gap.where(c.avg_gap.notna(), median_gap)
-    c["overdue_threshold_days"] = cfg.overdue_factor * basis
-    c["is_overdue"] = [
+    basis = customers.avg_gap.where(customers.avg_gap.notna(), median_gap)
+    customers["overdue_threshold_days"] = cfg.overdue_factor * basis
+    customers["is_overdue"] = [
         None if pd.isna(threshold) else bool(recency > threshold)
-        for recency, threshold in zip(c.recency_days, c.overdue_threshold_days, strict=True)
+        for recency, threshold in zip(customers.recency_days, customers.overdue_threshold_days, strict=True)
     ]
-    c["as_of_date"] = as_of
-    return c
+    customers["as_of_date"] = as_of
+    return customers
 
 
 def value_tiers(customers: pd.DataFrame) -> pd.DataFrame:
@@ -867,10 +877,12 @@ def cohort_retention(cust, purchases, as_of) -> pd.DataFrame:
     if len(purchases) == 0:  # no purchase on or before as_of: no cohort
         return pd.DataFrame(columns=columns)
     cohort_of = cust.set_index("customer_id").cohort_month
-    p = purchases.assign(cohort_month=purchases.customer_id.map(cohort_of))
-    p["k"] = (p.order_date.dt.year - p.cohort_month.dt.year) * 12 + (p.order_date.dt.month - p.cohort_month.dt.month)
-    active = p.groupby(["cohort_month", "k"]).customer_id.nunique()
-    revenue = p.groupby(["cohort_month", "k"]).net_revenue.sum()
+    cohort_purchases = purchases.assign(cohort_month=purchases.customer_id.map(cohort_of))
+    cohort_purchases["k"] = (cohort_purchases.order_date.dt.year - cohort_purchases.cohort_month.dt.year) * 12 + (
+        cohort_purchases.order_date.dt.month - cohort_purchases.cohort_month.dt.month
+    )
+    active = cohort_purchases.groupby(["cohort_month", "k"]).customer_id.nunique()
+    revenue = cohort_purchases.groupby(["cohort_month", "k"]).net_revenue.sum()
     rows = []
     for cohort, size in cust.groupby("cohort_month").size().items():
         last = (as_of.year - cohort.year) * 12 + (as_of.month - cohort.month)
