@@ -32,12 +32,15 @@ final as (
         {{ clv_add_months('as_of_date', -window_months) }} as window_start_date,
         {{ clv_add_months('as_of_date', -2 * window_months) }} as prior_window_start_date,
         {{ clv_add_months('as_of_date', -clv_var('holdout_months')) }} as holdout_start_date,
+        {{ clv_add_months(clv_add_months('as_of_date', -clv_var('holdout_months')), -window_months) }}
+            as calibration_window_start_date,
         cast({{ window_months }} as {{ clv_type_double() }}) / 12 as window_years,
         cast({{ clv_var('discount_rate') }} as {{ clv_type_double() }}) as discount_rate,
         {{ clv_var('clv_horizon_years') }} as clv_horizon_years,
         cast({{ clv_var('max_lifetime_years') }} as {{ clv_type_double() }}) as max_lifetime_years,
         cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as default_gross_margin,
         cast({{ clv_var('overdue_factor') }} as {{ clv_type_double() }}) as overdue_factor,
+        '{{ clv_var('time_unit') }}' as time_unit,
         cast({{ 7 if clv_var('time_unit') == 'week' else 1 }} as {{ clv_type_double() }}) as time_unit_days
     from as_of
 

@@ -1,7 +1,5 @@
 -- Grain: fit x customer_id. The BG/NBD and Gamma-Gamma inputs (docs/definitions.md, "Predictive CLV") at two cut-offs:
 -- fit = 'full' (as_of) and fit = 'calibration' (as_of - holdout_months), with what happened in the holdout.
-{%- set unit_days = 7.0 if clv_var('time_unit') == 'week' else 1.0 %}
-{%- set window_months = clv_var('observation_window_months') %}
 
 with
 
@@ -34,14 +32,17 @@ occasions as (
 
 cutoffs as (
 
+    -- each fit's cut-off and the start of its observation window (the window before the cut-off)
     select
         'full' as fit,
-        as_of_date as cutoff_date
+        as_of_date as cutoff_date,
+        window_start_date
     from parameters
     union all
     select
         'calibration' as fit,
-        holdout_start_date as cutoff_date
+        holdout_start_date as cutoff_date,
+        calibration_window_start_date as window_start_date
     from parameters
 
 ),
@@ -56,7 +57,7 @@ fit_occasions as (
         occasions.revenue,
         occasions.gross_profit,
         occasions.is_first_occasion,
-        occasions.order_date > {{ clv_add_months('cutoffs.cutoff_date', -window_months) }} as is_in_window
+        occasions.order_date > cutoffs.window_start_date as is_in_window
     from occasions
     cross join cutoffs
     where occasions.order_date <= cutoffs.cutoff_date
@@ -102,8 +103,10 @@ final as (
         customer_fits.customer_id,
         customer_fits.cutoff_date,
         cast(customer_fits.occasions - 1 as {{ dbt.type_bigint() }}) as frequency,
-        {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.last_purchase_date') }} / {{ unit_days }} as recency,
-        {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.cutoff_date') }} / {{ unit_days }} as customer_age,
+        {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.last_purchase_date') }}
+        / parameters.time_unit_days as recency,
+        {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.cutoff_date') }}
+        / parameters.time_unit_days as customer_age,
         -- rounded to 1e-9 so that float summation order (parallel sums) does not change the fit's input
         {{ clv_round('customer_fits.repeat_revenue / nullif(customer_fits.occasions - 1, 0)', 9) }} as monetary_value,
         customer_fits.gross_profit / nullif(customer_fits.revenue, 0) as gross_margin,
@@ -113,6 +116,7 @@ final as (
             as holdout_occasions,
         case when customer_fits.fit = 'calibration' then coalesce(holdout.holdout_revenue, 0) end as holdout_revenue
     from customer_fits
+    cross join parameters
     left join holdout
         on customer_fits.customer_id = holdout.customer_id
 

@@ -29,7 +29,7 @@ final as (
         fitted.convergence_message,
         cast(fitted.cutoff_date as date) as cutoff_date,
         parameters.as_of_date,
-        '{{ clv_var("time_unit") }}' as time_unit
+        parameters.time_unit
     from fitted
     cross join parameters
 
