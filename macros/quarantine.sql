@@ -102,7 +102,7 @@
     {%- endfor -%}
     {%- set total = tally.total -%}
     {%- if tally.clean == 0 -%}
-        {%- set where = (clv_var('raw_data_dir') ~ '/orders.csv (or .parquet, or the folder orders/)') if clv_var('raw_data_dir') is not none else source('raw', 'orders') -%}
+        {%- set where = clv_raw_location('orders', source('raw', 'orders')) -%}
         {%- set detail = (': ' ~ (reasons | join(', ')) ~ ' (each row with its reason is in the table ' ~ relation ~ ')') if total > 0 else ': the table has a header and no data rows' -%}
         {{ exceptions.raise_compiler_error("orders: 0 of " ~ '{:,}'.format(total) ~ " rows are clean" ~ detail ~ ". Read from " ~ where ~ ".") }}
     {%- endif -%}

@@ -98,6 +98,15 @@
 {% endmacro %}
 
 
+{% macro clv_raw_location(table_name, relation) %}
+    {#- Where a raw table was read from, for messages: the file(s) in raw_data_dir, else the relation. -#}
+    {%- if clv_var('raw_data_dir') is not none -%}
+        {{ return(clv_var('raw_data_dir') ~ '/' ~ table_name ~ '.csv (or .parquet, or the folder ' ~ table_name ~ '/)') }}
+    {%- endif -%}
+    {{ return(relation | string) }}
+{% endmacro %}
+
+
 {% macro clv_raw_schema() %}
     {#- The schema the raw source reads; defined once, in _raw__sources.yml. -#}
     {{ return(source('raw', 'orders').schema) }}
@@ -135,7 +144,7 @@
                 {%- if column not in present -%}{%- do missing.append(column) -%}{%- endif -%}
             {%- endfor -%}
             {%- if missing -%}
-                {%- set where = (clv_var('raw_data_dir') ~ '/' ~ table_name ~ '.csv (or .parquet, or the folder ' ~ table_name ~ '/)') if clv_var('raw_data_dir') is not none else relation -%}
+                {%- set where = clv_raw_location(table_name, relation) -%}
                 {%- set names = present.keys() | list -%}
                 {%- set hint = '' -%}
                 {%- if names | length == 1 and (names[0] is search('[,;|\t]')) -%}

@@ -204,6 +204,22 @@ def _verdict(result, names):
     return True, "converged"
 
 
+def _not_fitted(customers, message):
+    """A fit that was not attempted (too little data): no parameters, and why."""
+    return {"params": None, "log_likelihood": None, "customers": customers, "converged": False, "message": message}
+
+
+def _fitted(result, customers, converged, message):
+    """A fit's outcome from its optimiser result (log-parameters; the mean negative log-likelihood)."""
+    return {
+        "params": tuple(np.exp(result.x)),
+        "log_likelihood": -float(result.fun) * customers,
+        "customers": customers,
+        "converged": converged,
+        "message": message,
+    }
+
+
 def fit_bgnbd(frequency, recency, age, customers=None):
     """Returns dict(params=(r, alpha, a, b) or None, log_likelihood, customers, converged, message).
     One row per customer, or per distinct history with its number of customers (customers)."""
@@ -213,22 +229,10 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     customers = np.ones(len(frequency)) if customers is None else np.asarray(customers, dtype=float)
     n = int(customers.sum())
     if n < MIN_CUSTOMERS:
-        return {
-            "params": None,
-            "log_likelihood": None,
-            "customers": n,
-            "converged": False,
-            "message": f"too few customers to fit: {n} (at least {MIN_CUSTOMERS})",
-        }
+        return _not_fitted(n, f"too few customers to fit: {n} (at least {MIN_CUSTOMERS})")
     repeaters = int(customers[frequency > 0].sum())
     if repeaters < MIN_REPEAT_CUSTOMERS:
-        return {
-            "params": None,
-            "log_likelihood": None,
-            "customers": n,
-            "converged": False,
-            "message": f"too few repeat buyers to fit: {repeaters} (at least {MIN_REPEAT_CUSTOMERS})",
-        }
+        return _not_fitted(n, f"too few repeat buyers to fit: {repeaters} (at least {MIN_REPEAT_CUSTOMERS})")
     (x, tx, t), weights = compress([frequency, recency, age], customers)
     # the start from the sorted, compressed rows: a mean over the rows in arrival order differs in the
     # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
@@ -236,13 +240,7 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
     result = _optimise(bgnbd_negative_log_likelihood, (prepare_bgnbd(x, tx, t, weights),), starts)
     converged, message = _verdict(result, ["r", "alpha", "a", "b"])
-    return {
-        "params": tuple(np.exp(result.x)),
-        "log_likelihood": -float(result.fun) * n,
-        "customers": n,
-        "converged": converged,
-        "message": message,
-    }
+    return _fitted(result, n, converged, message)
 
 
 def fit_gamma_gamma(frequency, monetary, customers=None):
@@ -255,13 +253,9 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
     x, m, c = frequency[keep], monetary[keep], customers[keep]
     n = int(c.sum())
     if n < MIN_REPEAT_CUSTOMERS or np.unique(m).size < 2:
-        return {
-            "params": None,
-            "log_likelihood": None,
-            "customers": n,
-            "converged": False,
-            "message": f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})",
-        }
+        return _not_fitted(
+            n, f"too few repeat buyers with distinct spend to fit: {n} (at least {MIN_REPEAT_CUSTOMERS})"
+        )
     (xu, mu), weights = compress([x, m], c)
     mean_m = float(np.dot(weights, mu) / np.sum(weights))  # from the sorted rows, as above
     starts = [[0.0, 0.0, np.log(mean_m)], [np.log(5.0), np.log(3.0), np.log(mean_m)]]
@@ -269,13 +263,7 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
     converged, message = _verdict(result, ["p", "q", "gamma"])
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"
-    return {
-        "params": tuple(np.exp(result.x)),
-        "log_likelihood": -float(result.fun) * n,
-        "customers": n,
-        "converged": converged,
-        "message": message,
-    }
+    return _fitted(result, n, converged, message)
 
 
 def fit_rows(fit, cutoff_date, histories, spends):
