@@ -13,10 +13,7 @@ final as (
         currency,
         rate_date,
         rate_to_reporting,
-        coalesce(
-            lead(rate_date) over (partition by currency order by rate_date),
-            {{ clv_date_literal('9999-12-31') }}
-        ) as next_rate_date
+        next_rate_date
     from fx_rates
 
 )

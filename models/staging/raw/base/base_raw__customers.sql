@@ -1,5 +1,5 @@
 -- Every raw customers row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
--- Cross-table checks: none.
+-- Cross-table checks: none. Personal data: the email of a quarantined row shows as <redacted N>.
 {%- if clv_uses_demo_seeds() %}
 -- depends_on: {{ ref('customers') }} (the demo seed, loaded by the same dbt build)
 {%- endif %}
@@ -11,36 +11,6 @@ with
 source as (
 
     {{ raw_source_select(source('raw', 'customers'), 'customers', raw_columns, required_columns=['customer_id'] + custom_columns) }}
-
-),
-
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['customer_id']) }} as raw_key
-    from source
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks(['customer_id']) }},
-        -- personal data stays out of the published content: each distinct email of a key is numbered instead
-        dense_rank() over (partition by customer_id order by email) as email_variant
-    from rows_described
-
-),
-
-rows_redacted as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns, redacted=clv_personal_columns('customers')) }} as published_raw_row
-    from rows_checked
 
 ),
 
@@ -56,29 +26,17 @@ typed as (
         {%- for column in custom_columns %}
             {{ column }},
         {%- endfor %}
-        raw_key,
-        published_raw_row,
-        malformed_line,
-        copy_number,
-        has_conflicting_key
-    from rows_redacted
+        {{ clv_checked_columns() }}
+    from (
+        {{ clv_checked_rows('source', raw_columns, key=['customer_id'], redacted=clv_personal_columns('customers')) }}
+    ) as checked
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        customer_id,
-        created_at,
-        email,
-        country,
-        acquisition_channel,
-        {%- for column in custom_columns %}
-            {{ column }},
-        {%- endfor %}
-        raw_key,
-        published_raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -102,11 +60,8 @@ final as (
         {%- for column in custom_columns %}
             {{ column }},
         {%- endfor %}
-        raw_key,
-        {{ clv_raw_row_if_quarantined('published_raw_row') }},
-        copy_number,
-        quarantine_reason
-    from reasoned
+        {{ clv_quarantine_columns() }}
+    from rules
 
 )
 

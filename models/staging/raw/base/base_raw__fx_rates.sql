@@ -13,49 +13,21 @@ source as (
 
 ),
 
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['rate_date', 'currency']) }} as raw_key
-    from source
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks(['rate_date', 'currency']) }}
-    from rows_described
-
-),
-
 typed as (
 
     select
         {{ clv_try_date('rate_date') }} as rate_date,
         upper(currency) as currency,
         {{ clv_try_number('rate_to_reporting') }} as rate_to_reporting,
-        raw_key,
-        raw_row,
-        malformed_line,
-        copy_number,
-        has_conflicting_key
-    from rows_checked
+        {{ clv_checked_columns() }}
+    from ({{ clv_checked_rows('source', raw_columns, key=['rate_date', 'currency']) }}) as checked
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        rate_date,
-        currency,
-        rate_to_reporting,
-        raw_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -77,11 +49,18 @@ final as (
         rate_date,
         currency,
         rate_to_reporting,
-        raw_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason
-    from reasoned
+        -- a clean rate holds until the next clean rate of its currency (the orders and the spend
+        -- of those days convert at it)
+        case
+            when quarantine_reason is null
+                then
+                    coalesce(
+                        lead(rate_date) over (partition by currency, quarantine_reason order by rate_date),
+                        {{ clv_date_literal('9999-12-31') }}
+                    )
+        end as next_rate_date,
+        {{ clv_quarantine_columns() }}
+    from rules
 
 )
 

@@ -13,25 +13,6 @@ source as (
 
 ),
 
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['period_start']) }} as raw_key
-    from source
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks(['period_start']) }}
-    from rows_described
-
-),
-
 typed as (
 
     select
@@ -40,26 +21,15 @@ typed as (
         {{ clv_try_number('beginning_inventory') }} as beginning_inventory,
         {{ clv_try_number('purchases') }} as purchases,
         {{ clv_try_number('ending_inventory') }} as ending_inventory,
-        raw_key,
-        raw_row,
-        malformed_line,
-        copy_number,
-        has_conflicting_key
-    from rows_checked
+        {{ clv_checked_columns() }}
+    from ({{ clv_checked_rows('source', raw_columns, key=['period_start']) }}) as checked
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        period_start,
-        period_end,
-        beginning_inventory,
-        purchases,
-        ending_inventory,
-        raw_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -83,11 +53,8 @@ final as (
         beginning_inventory,
         purchases,
         ending_inventory,
-        raw_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason
-    from reasoned
+        {{ clv_quarantine_columns() }}
+    from rules
 
 )
 

@@ -1,5 +1,5 @@
 -- Every raw marketing_spend row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
--- Cross-table checks: the FX rate of the spend date (stg_raw__fx_rates).
+-- Cross-table checks: the FX rate of the spend date (base_raw__fx_rates, its clean rates).
 {%- if clv_uses_demo_seeds() %}
 -- depends_on: {{ ref('marketing_spend') }} (the demo seed, loaded by the same dbt build)
 {%- endif %}
@@ -18,41 +18,21 @@ source as (
 
 fx_rates as (
 
-    select * from {{ ref('stg_raw__fx_rates') }}
-
-),
-
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['spend_date', 'channel']) }} as raw_key
-    from source
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks([]) }}
-    from rows_described
+    select * from {{ ref('base_raw__fx_rates') }}
+    where quarantine_reason is null
 
 ),
 
 typed as (
 
+    -- spend has no key: identical rows are copies, and (spend_date, channel) names a row in the quarantine
     select
         {{ clv_try_date('spend_date') }} as spend_date,
         lower(channel) as channel,
         {{ clv_try_number('amount') }} as amount,
         coalesce(upper(currency), '{{ clv_var("reporting_currency") }}') as currency,
-        raw_key,
-        raw_row,
-        malformed_line,
-        copy_number
-    from rows_checked
+        {{ clv_checked_columns() }}
+    from ({{ clv_checked_rows('source', raw_columns, key=['spend_date', 'channel'], conflict_key=[]) }}) as checked
 
 ),
 
@@ -73,18 +53,10 @@ fx_looked_up as (
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        {{ dbt.hash("raw_row") }} as spend_id,
-        spend_date,
-        channel,
-        amount,
-        currency,
-        fx_rate,
-        raw_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -103,17 +75,14 @@ reasoned as (
 final as (
 
     select
-        spend_id,
+        {{ dbt.hash("raw_row") }} as spend_id,
         spend_date,
         channel,
         amount,
         currency,
         fx_rate,
-        raw_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason
-    from reasoned
+        {{ clv_quarantine_columns() }}
+    from rules
 
 )
 

@@ -1,10 +1,9 @@
 -- Every raw order_items row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
--- Cross-table checks: its order is a clean order (stg_raw__orders; base_raw__orders for incremental runs).
+-- Cross-table checks: its order is a clean order (base_raw__orders).
 {%- if clv_uses_demo_seeds() %}
 -- depends_on: {{ ref('order_items') }} (the demo seed, loaded by the same dbt build)
 {%- endif %}
 {% set raw_columns = ['order_id', 'product_id', 'quantity', 'unit_price', 'order_item_id'] -%}
--- depends_on: {{ ref('base_raw__orders') }}
 {{
     config(
         materialized=clv_incremental_materialization(),
@@ -28,7 +27,8 @@ source as (
 
 orders as (
 
-    select order_id from {{ ref('stg_raw__orders') }}
+    select order_id from {{ ref('base_raw__orders') }}
+    where quarantine_reason is null
 
 ),
 
@@ -54,61 +54,34 @@ orders as (
 
 {%- endif %}
 
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['order_id', 'product_id']) }} as raw_key,
-        {{ clv_raw_key(['order_id']) }} as order_key
-    from {{ 'source_to_refresh' if is_incremental() else 'source' }}
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        -- the line key is (order_id, order_item_id) where the raw table has order_item_id; without it,
-        -- identical lines of one order are copies of one line
-        {{ clv_row_checks(['order_id', 'order_item_id']) }}
-    from rows_described
-
-),
-
 typed as (
 
     select
-        rows_checked.order_id,
-        rows_checked.product_id,
-        {{ clv_try_number('rows_checked.quantity') }} as quantity,
-        {{ clv_try_number('rows_checked.unit_price') }} as unit_price,
-        rows_checked.unit_price is not null as has_unit_price,
-        rows_checked.raw_key,
-        rows_checked.order_key,
-        rows_checked.raw_row,
-        rows_checked.malformed_line,
-        rows_checked.copy_number,
-        rows_checked.has_conflicting_key,
-        orders.order_id is not null as has_clean_order
-    from rows_checked
+        checked.order_id,
+        checked.product_id,
+        {{ clv_try_number('checked.quantity') }} as quantity,
+        {{ clv_try_number('checked.unit_price') }} as unit_price,
+        checked.unit_price is not null as has_unit_price,
+        {{ clv_raw_key(['checked.order_id']) }} as order_key,
+        orders.order_id is not null as has_clean_order,
+        {{ clv_checked_columns() }}
+    -- the line key is (order_id, order_item_id) where the raw table has order_item_id; without it,
+    -- identical lines of one order are copies of one line
+    from (
+        {{ clv_checked_rows(
+            'source_to_refresh' if is_incremental() else 'source', raw_columns,
+            key=['order_id', 'product_id'], conflict_key=['order_id', 'order_item_id']
+        ) }}
+    ) as checked
     left join orders
-        on rows_checked.order_id = orders.order_id
+        on checked.order_id = orders.order_id
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        {{ dbt.hash("order_id || '|' || raw_row") }} as order_item_id,
-        order_id,
-        product_id,
-        quantity,
-        unit_price,
-        raw_key,
-        order_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -119,8 +92,7 @@ reasoned as (
             when {{ clv_is_implausible(['quantity', 'unit_price']) }} then 'implausible_amount'
             when quantity <= 0 or unit_price < 0 then 'negative_amount'
             when not has_clean_order then 'orphan_item'
-        end as quarantine_reason,
-        {{ clv_processed_at() }} as dbt_processed_at
+        end as quarantine_reason
     from typed
 
 ),
@@ -128,18 +100,15 @@ reasoned as (
 final as (
 
     select
-        order_item_id,
+        {{ dbt.hash("order_id || '|' || raw_row") }} as order_item_id,
         order_id,
         product_id,
         quantity,
         unit_price,
-        raw_key,
         order_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason,
-        dbt_processed_at
-    from reasoned
+        {{ clv_quarantine_columns() }},
+        {{ clv_processed_at() }} as dbt_processed_at
+    from rules
 
 )
 

@@ -1,5 +1,5 @@
 -- Every raw orders row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
--- Cross-table checks: the FX rate of the order date (stg_raw__fx_rates).
+-- Cross-table checks: the FX rate of the order date (base_raw__fx_rates, its clean rates).
 {%- if clv_uses_demo_seeds() %}
 -- depends_on: {{ ref('orders') }} (the demo seed, loaded by the same dbt build)
 {%- endif %}
@@ -57,26 +57,8 @@ source as (
 
 fx_rates as (
 
-    select * from {{ ref('stg_raw__fx_rates') }}
-
-),
-
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['order_id']) }} as raw_key
-    from {{ 'source_to_refresh' if is_incremental() else 'source' }}
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks(['order_id']) }}
-    from rows_described
+    select * from {{ ref('base_raw__fx_rates') }}
+    where quarantine_reason is null
 
 ),
 
@@ -89,14 +71,10 @@ typed as (
         {{ clv_try_number('order_total') }} as order_total,
         coalesce(lower(status), 'completed') as status,
         coalesce(upper(currency), '{{ clv_var("reporting_currency") }}') as currency,
-        ordered_at is not null as has_ordered_at,
-        order_total is not null as has_order_total,
-        raw_key,
-        raw_row,
-        malformed_line,
-        copy_number,
-        has_conflicting_key
-    from rows_checked
+        {{ clv_checked_columns() }}
+    from (
+        {{ clv_checked_rows('source_to_refresh' if is_incremental() else 'source', raw_columns, key=['order_id']) }}
+    ) as checked
 
 ),
 
@@ -118,20 +96,10 @@ fx_looked_up as (
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        order_id,
-        customer_id,
-        ordered_at,
-        order_date,
-        order_total,
-        status,
-        currency,
-        fx_rate,
-        raw_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -145,8 +113,7 @@ reasoned as (
             when status not in ('placed', 'shipped', 'completed', 'returned', 'cancelled') then 'unknown_status'
             when fx_rate is null then 'missing_fx_rate'
             when order_date > {{ clv_future_cutoff() }} then 'future_dated'
-        end as quarantine_reason,
-        {{ clv_processed_at() }} as dbt_processed_at
+        end as quarantine_reason
     from fx_looked_up
 
 ),
@@ -162,12 +129,9 @@ final as (
         status,
         currency,
         fx_rate,
-        raw_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason,
-        dbt_processed_at
-    from reasoned
+        {{ clv_quarantine_columns() }},
+        {{ clv_processed_at() }} as dbt_processed_at
+    from rules
 
 )
 

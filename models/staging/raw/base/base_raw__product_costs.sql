@@ -13,49 +13,21 @@ source as (
 
 ),
 
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['product_id', 'valid_from']) }} as raw_key
-    from source
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks(['product_id', 'valid_from']) }}
-    from rows_described
-
-),
-
 typed as (
 
     select
         product_id,
         {{ clv_try_date('valid_from') }} as valid_from,
         {{ clv_try_number('unit_cost') }} as unit_cost,
-        raw_key,
-        raw_row,
-        malformed_line,
-        copy_number,
-        has_conflicting_key
-    from rows_checked
+        {{ clv_checked_columns() }}
+    from ({{ clv_checked_rows('source', raw_columns, key=['product_id', 'valid_from']) }}) as checked
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        product_id,
-        valid_from,
-        unit_cost,
-        raw_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -76,11 +48,8 @@ final as (
         product_id,
         valid_from,
         unit_cost,
-        raw_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason
-    from reasoned
+        {{ clv_quarantine_columns() }}
+    from rules
 
 )
 

@@ -1,10 +1,9 @@
 -- Every raw refunds row, typed, with its quarantine reason (docs/definitions.md, "Bad input").
--- Cross-table checks: its order is a clean order (stg_raw__orders; base_raw__orders for incremental runs).
+-- Cross-table checks: its order is a clean order (base_raw__orders).
 {%- if clv_uses_demo_seeds() %}
 -- depends_on: {{ ref('refunds') }} (the demo seed, loaded by the same dbt build)
 {%- endif %}
 {% set raw_columns = ['refund_id', 'order_id', 'refunded_at', 'amount'] -%}
--- depends_on: {{ ref('base_raw__orders') }}
 {{
     config(
         materialized=clv_incremental_materialization(),
@@ -25,7 +24,8 @@ source as (
 
 orders as (
 
-    select order_id from {{ ref('stg_raw__orders') }}
+    select order_id from {{ ref('base_raw__orders') }}
+    where quarantine_reason is null
 
 ),
 
@@ -68,55 +68,26 @@ orders as (
 
 {%- endif %}
 
-rows_described as (
-
-    select
-        *,
-        {{ clv_raw_row(raw_columns) }} as raw_row,
-        {{ clv_raw_key(['refund_id']) }} as raw_key
-    from {{ 'source_to_refresh' if is_incremental() else 'source' }}
-
-),
-
-rows_checked as (
-
-    select
-        *,
-        {{ clv_row_checks(['refund_id']) }}
-    from rows_described
-
-),
-
 typed as (
 
     select
-        rows_checked.refund_id,
-        rows_checked.order_id,
-        {{ clv_try_timestamp('rows_checked.refunded_at') }} as refunded_at,
-        rows_checked.refunded_at is not null as has_refunded_at,
-        {{ clv_try_number('rows_checked.amount') }} as amount,
-        rows_checked.raw_key,
-        rows_checked.raw_row,
-        rows_checked.malformed_line,
-        rows_checked.copy_number,
-        rows_checked.has_conflicting_key,
-        orders.order_id is not null as has_clean_order
-    from rows_checked
+        checked.refund_id,
+        checked.order_id,
+        {{ clv_try_timestamp('checked.refunded_at') }} as refunded_at,
+        checked.refunded_at is not null as has_refunded_at,
+        {{ clv_try_number('checked.amount') }} as amount,
+        orders.order_id is not null as has_clean_order,
+        {{ clv_checked_columns() }}
+    from ({{ clv_checked_rows('source_to_refresh' if is_incremental() else 'source', raw_columns, key=['refund_id']) }}) as checked
     left join orders
-        on rows_checked.order_id = orders.order_id
+        on checked.order_id = orders.order_id
 
 ),
 
-reasoned as (
+rules as (
 
     select
-        refund_id,
-        order_id,
-        refunded_at,
-        amount,
-        raw_key,
-        raw_row,
-        copy_number,
+        *,
         case
             when malformed_line is not null then 'malformed_row'
             when copy_number > 1 then 'duplicate_row'
@@ -129,8 +100,7 @@ reasoned as (
             when amount < 0 then 'negative_amount'
             when cast(refunded_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
             when not has_clean_order then 'orphan_refund'
-        end as quarantine_reason,
-        {{ clv_processed_at() }} as dbt_processed_at
+        end as quarantine_reason
     from typed
 
 ),
@@ -142,12 +112,9 @@ final as (
         order_id,
         refunded_at,
         amount,
-        raw_key,
-        {{ clv_raw_row_if_quarantined() }},
-        copy_number,
-        quarantine_reason,
-        dbt_processed_at
-    from reasoned
+        {{ clv_quarantine_columns() }},
+        {{ clv_processed_at() }} as dbt_processed_at
+    from rules
 
 )
 
