@@ -26,45 +26,46 @@
 {%- endmacro %}
 
 
-{% macro clv_try_number(expression) %}
-    {{ return(adapter.dispatch('clv_try_number', 'clv')(expression)) }}
-{% endmacro %}
+{% macro clv_try_number(expression) -%}
+    {#- Text to a double; null unless it is decimal text with an optional exponent of at most three
+        digits within the double range (1e400, nan and inf do not parse). The range is checked in a
+        type that holds the text whatever its size (Postgres' double cast would fail on 1e400). -#}
+    case
+        when {{ clv_matches_whole(expression, clv_number_pattern()) }}
+            then case
+                when abs(cast({{ expression }} as {{ clv_type_range_check() }})) <= {{ clv_largest_double() }}
+                    then cast({{ expression }} as {{ clv_type_double() }})
+            end
+    end
+{%- endmacro %}
 
-{#- A number is decimal text with an optional exponent of at most three digits; one beyond the
-    double range (1e400) does not parse either: null, as for nan and inf. -#}
 {% macro clv_number_pattern() %}{{ return('[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]{1,3})?') }}{% endmacro %}
 
 {% macro clv_largest_double() %}{{ return('1.7976931348623157e308') }}{% endmacro %}
 
-{% macro default__clv_try_number(expression) -%}
-    case
-        when {{ expression }} ~ '^{{ clv_number_pattern() }}$'
-            then case
-                when abs(cast({{ expression }} as numeric)) <= {{ clv_largest_double() }}
-                    then cast({{ expression }} as {{ clv_type_double() }})
-            end
-    end
+{% macro clv_matches_whole(expression, pattern) %}
+    {{ return(adapter.dispatch('clv_matches_whole', 'clv')(expression, pattern)) }}
+{% endmacro %}
+
+{% macro default__clv_matches_whole(expression, pattern) -%}
+    regexp_full_match({{ expression }}, '{{ pattern }}')
 {%- endmacro %}
 
-{% macro spark__clv_try_number(expression) -%}
-    case
-        when {{ expression }} rlike '^{{ clv_number_pattern() }}$'
-            then case
-                when abs(cast({{ expression }} as {{ clv_type_double() }})) <= {{ clv_largest_double() }}
-                    then cast({{ expression }} as {{ clv_type_double() }})
-            end
-    end
+{% macro postgres__clv_matches_whole(expression, pattern) -%}
+    {{ expression }} ~ '^({{ pattern }})$'
 {%- endmacro %}
 
-{% macro duckdb__clv_try_number(expression) -%}
-    case
-        when regexp_full_match({{ expression }}, '{{ clv_number_pattern() }}')
-            then case
-                when abs(cast({{ expression }} as {{ clv_type_double() }})) <= {{ clv_largest_double() }}
-                    then cast({{ expression }} as {{ clv_type_double() }})
-            end
-    end
+{% macro spark__clv_matches_whole(expression, pattern) -%}
+    {{ expression }} rlike '^({{ pattern }})$'
 {%- endmacro %}
+
+{% macro clv_type_range_check() %}
+    {{ return(adapter.dispatch('clv_type_range_check', 'clv')()) }}
+{% endmacro %}
+
+{% macro default__clv_type_range_check() %}{{ return(clv_type_double()) }}{% endmacro %}
+
+{% macro postgres__clv_type_range_check() %}{{ return('numeric') }}{% endmacro %}
 
 
 {% macro clv_create_engine_functions() %}

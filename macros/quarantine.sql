@@ -125,6 +125,18 @@
 {%- endmacro %}
 
 
+{% macro clv_row_reasons(conflict_reason=none) -%}
+    {#- The first quarantine reasons of every raw table, in this order (docs/definitions.md, "Bad input"):
+        a line that could not be split into columns, a second copy of an identical row, and (for a
+        table with a key) a key whose rows disagree, with the table's own name for that conflict. -#}
+    when malformed_line is not null then 'malformed_row'
+    when copy_number > 1 then 'duplicate_row'
+    {%- if conflict_reason %}
+    when has_conflicting_key then '{{ conflict_reason }}'
+    {%- endif %}
+{%- endmacro %}
+
+
 {% macro clv_quarantine_columns() -%}
     {#- The last columns of every base model, after its typed columns: the raw key, the raw text of a
         quarantined row (a clean row's content is its typed columns; keeping the text of every row

@@ -233,191 +233,141 @@ def clean(raw: dict[str, pd.DataFrame], cfg: Config, run_date: pd.Timestamp) -> 
     def implausible(*values):
         return pd.concat([value.abs() > bound for value in values], axis=1).any(axis=1)
 
-    def flags(name, key):
+    def typed(name, key, timestamps=(), dates=(), numbers=()):
+        # the raw rows with their copy number and conflict flag, and each typed column beside its text as
+        # <column>_p (null where the text does not parse)
         columns = TABLE_COLUMNS[name] + (cfg.custom_dimensions if name == "customers" else []) + ["malformed_line"]
-        return row_flags(raw[name], columns, key)
+        rows = row_flags(raw[name], columns, key)
+        for column in timestamps:
+            rows[column + "_p"] = rows[column].map(to_timestamp).astype("datetime64[ns]")
+        for column in dates:
+            rows[column + "_p"] = rows[column].map(to_date).astype("datetime64[ns]")
+        for column in numbers:
+            rows[column + "_p"] = rows[column].map(to_number).astype(float)
+        return rows
 
-    def finish(name, df, rules):
-        df = df.copy()
-        rules = [("malformed_row", df.malformed_line.notna()), *rules]
-        df["reason"] = first_reason(rules, df.index)
+    def finish(name, rows, rules, conflict_reason=None):
+        # the first reasons of every table, in the models' order (clv_row_reasons): a line that is not a
+        # row, a second copy of an identical row, a key whose rows disagree; then the table's own rules
+        first = [("malformed_row", rows.malformed_line.notna()), ("duplicate_row", rows.copy_number > 1)]
+        if conflict_reason:
+            first.append((conflict_reason, rows.conflict))
+        rows = rows.copy()
+        rows["reason"] = first_reason([*first, *rules], rows.index)
         quarantined.append(
-            pd.DataFrame({"source_table": name, "quarantine_reason": df.loc[df.reason.notna(), "reason"]})
+            pd.DataFrame({"source_table": name, "quarantine_reason": rows.loc[rows.reason.notna(), "reason"]})
         )
-        clean_tables[name] = df[df.reason.isna()].drop(columns=["reason"]).reset_index(drop=True)
+        clean_tables[name] = rows[rows.reason.isna()].drop(columns=["reason"]).reset_index(drop=True)
 
-    # fx_rates
-    df = flags("fx_rates", ["rate_date", "currency"])
-    df["currency_clean"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else None)
-    df["rate_date_p"] = df["rate_date"].map(to_date).astype("datetime64[ns]")
-    df["rate_p"] = df["rate_to_reporting"].map(to_number).astype(float)
-    finish(
-        "fx_rates",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_fx_rate", df.conflict),
-            ("null_currency", df.currency.isna()),
-            ("unparseable_timestamp", df.rate_date_p.isna()),
-            ("unparseable_number", df.rate_p.isna()),
-            ("implausible_amount", implausible(df.rate_p)),
-            ("negative_amount", df.rate_p <= 0),
-            ("future_dated", df.rate_date_p > cutoff),
-        ],
-    )
-    fx = clean_tables["fx_rates"].rename(columns={"rate_date": "raw_rate_date"})
+    rates = typed("fx_rates", ["rate_date", "currency"], dates=["rate_date"], numbers=["rate_to_reporting"])
+    rates["currency_clean"] = rates["currency"].map(lambda v: v.upper() if isinstance(v, str) else None)
+    rate_rules = [
+        ("null_currency", rates.currency.isna()),
+        ("unparseable_timestamp", rates.rate_date_p.isna()),
+        ("unparseable_number", rates.rate_to_reporting_p.isna()),
+        ("implausible_amount", implausible(rates.rate_to_reporting_p)),
+        ("negative_amount", rates.rate_to_reporting_p <= 0),
+        ("future_dated", rates.rate_date_p > cutoff),
+    ]
+    finish("fx_rates", rates, rate_rules, conflict_reason="conflicting_fx_rate")
+    fx = clean_tables["fx_rates"]
     fx = pd.DataFrame(
         {
             "currency": fx["currency_clean"],
             "rate_date": fx["rate_date_p"],
-            "rate_to_reporting": fx["rate_p"].astype(float),
+            "rate_to_reporting": fx["rate_to_reporting_p"].astype(float),
         }
     )
     clean_tables["fx_rates"] = fx
 
-    # orders
-    df = flags("orders", ["order_id"])
-    df["ordered_at_p"] = df["ordered_at"].map(to_timestamp).astype("datetime64[ns]")
-    df["order_date"] = df["ordered_at_p"].dt.normalize()
-    df["order_total_p"] = df["order_total"].map(to_number).astype(float)
-    df["status_p"] = df["status"].map(lambda v: v.lower() if isinstance(v, str) else "completed")
-    df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
-    df["fx_rate"] = fx_lookup(df, "order_date", fx, rep)
-    finish(
-        "orders",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_order_id", df.conflict),
-            ("null_order_id", df.order_id.isna()),
-            ("null_customer_id", df.customer_id.isna()),
-            ("unparseable_timestamp", df.ordered_at_p.isna()),
-            ("unparseable_number", df.order_total_p.isna()),
-            ("implausible_amount", implausible(df.order_total_p, df.order_total_p * df.fx_rate)),
-            ("negative_amount", df.order_total_p < 0),
-            ("unknown_status", ~df.status_p.isin(STATUSES)),
-            ("missing_fx_rate", df.fx_rate.isna()),
-            ("future_dated", df.order_date > cutoff),
-        ],
-    )
-    orders = clean_tables["orders"]
-    clean_orders = set(orders["order_id"])
+    orders = typed("orders", ["order_id"], timestamps=["ordered_at"], numbers=["order_total"])
+    orders["order_date"] = orders["ordered_at_p"].dt.normalize()
+    orders["status_p"] = orders["status"].map(lambda v: v.lower() if isinstance(v, str) else "completed")
+    orders["currency"] = orders["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
+    orders["fx_rate"] = fx_lookup(orders, "order_date", fx, rep)
+    order_rules = [
+        ("null_order_id", orders.order_id.isna()),
+        ("null_customer_id", orders.customer_id.isna()),
+        ("unparseable_timestamp", orders.ordered_at_p.isna()),
+        ("unparseable_number", orders.order_total_p.isna()),
+        ("implausible_amount", implausible(orders.order_total_p, orders.order_total_p * orders.fx_rate)),
+        ("negative_amount", orders.order_total_p < 0),
+        ("unknown_status", ~orders.status_p.isin(STATUSES)),
+        ("missing_fx_rate", orders.fx_rate.isna()),
+        ("future_dated", orders.order_date > cutoff),
+    ]
+    finish("orders", orders, order_rules, conflict_reason="conflicting_order_id")
+    clean_orders = set(clean_tables["orders"]["order_id"])
 
-    # order_items
-    df = flags("order_items", ["order_id", "order_item_id"])
-    df["quantity_p"] = df["quantity"].map(to_number).astype(float)
-    df["unit_price_p"] = df["unit_price"].map(to_number).astype(float)
-    finish(
-        "order_items",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_order_item_id", df.conflict),
-            ("null_order_id", df.order_id.isna()),
-            ("null_product_id", df.product_id.isna()),
-            ("unparseable_number", df.quantity_p.isna() | (df.unit_price.notna() & df.unit_price_p.isna())),
-            ("implausible_amount", implausible(df.quantity_p, df.unit_price_p)),
-            ("negative_amount", (df.quantity_p <= 0) | (df.unit_price_p < 0)),
-            ("orphan_item", ~df.order_id.isin(clean_orders)),
-        ],
-    )
+    lines = typed("order_items", ["order_id", "order_item_id"], numbers=["quantity", "unit_price"])
+    line_rules = [
+        ("null_order_id", lines.order_id.isna()),
+        ("null_product_id", lines.product_id.isna()),
+        ("unparseable_number", lines.quantity_p.isna() | (lines.unit_price.notna() & lines.unit_price_p.isna())),
+        ("implausible_amount", implausible(lines.quantity_p, lines.unit_price_p)),
+        ("negative_amount", (lines.quantity_p <= 0) | (lines.unit_price_p < 0)),
+        ("orphan_item", ~lines.order_id.isin(clean_orders)),
+    ]
+    finish("order_items", lines, line_rules, conflict_reason="conflicting_order_item_id")
 
-    # product_costs
-    df = flags("product_costs", ["product_id", "valid_from"])
-    df["valid_from_p"] = df["valid_from"].map(to_date).astype("datetime64[ns]")
-    df["unit_cost_p"] = df["unit_cost"].map(to_number).astype(float)
-    finish(
-        "product_costs",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_cost", df.conflict),
-            ("null_product_id", df.product_id.isna()),
-            ("unparseable_timestamp", df.valid_from_p.isna()),
-            ("unparseable_number", df.unit_cost_p.isna()),
-            ("implausible_amount", implausible(df.unit_cost_p)),
-            ("negative_amount", df.unit_cost_p < 0),
-        ],
-    )
+    costs = typed("product_costs", ["product_id", "valid_from"], dates=["valid_from"], numbers=["unit_cost"])
+    cost_rules = [
+        ("null_product_id", costs.product_id.isna()),
+        ("unparseable_timestamp", costs.valid_from_p.isna()),
+        ("unparseable_number", costs.unit_cost_p.isna()),
+        ("implausible_amount", implausible(costs.unit_cost_p)),
+        ("negative_amount", costs.unit_cost_p < 0),
+    ]
+    finish("product_costs", costs, cost_rules, conflict_reason="conflicting_cost")
 
-    # refunds
-    df = flags("refunds", ["refund_id"])
-    df["refunded_at_p"] = df["refunded_at"].map(to_timestamp).astype("datetime64[ns]")
-    df["amount_p"] = df["amount"].map(to_number).astype(float)
-    finish(
-        "refunds",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_refund_id", df.conflict),
-            ("null_refund_id", df.refund_id.isna()),
-            ("null_order_id", df.order_id.isna()),
-            ("unparseable_timestamp", df.refunded_at.notna() & df.refunded_at_p.isna()),
-            ("unparseable_number", df.amount_p.isna()),
-            ("implausible_amount", implausible(df.amount_p)),
-            ("negative_amount", df.amount_p < 0),
-            ("future_dated", df.refunded_at_p.dt.normalize() > cutoff),
-            ("orphan_refund", ~df.order_id.isin(clean_orders)),
-        ],
-    )
+    refunds = typed("refunds", ["refund_id"], timestamps=["refunded_at"], numbers=["amount"])
+    refund_rules = [
+        ("null_refund_id", refunds.refund_id.isna()),
+        ("null_order_id", refunds.order_id.isna()),
+        ("unparseable_timestamp", refunds.refunded_at.notna() & refunds.refunded_at_p.isna()),
+        ("unparseable_number", refunds.amount_p.isna()),
+        ("implausible_amount", implausible(refunds.amount_p)),
+        ("negative_amount", refunds.amount_p < 0),
+        ("future_dated", refunds.refunded_at_p.dt.normalize() > cutoff),
+        ("orphan_refund", ~refunds.order_id.isin(clean_orders)),
+    ]
+    finish("refunds", refunds, refund_rules, conflict_reason="conflicting_refund_id")
 
-    # customers
-    df = flags("customers", ["customer_id"])
-    df["created_at_p"] = df["created_at"].map(to_timestamp).astype("datetime64[ns]")
-    finish(
-        "customers",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_customer_id", df.conflict),
-            ("null_customer_id", df.customer_id.isna()),
-            ("unparseable_timestamp", df.created_at.notna() & df.created_at_p.isna()),
-            ("future_dated", df.created_at_p.dt.normalize() > cutoff),
-        ],
-    )
+    customers = typed("customers", ["customer_id"], timestamps=["created_at"])
+    customer_rules = [
+        ("null_customer_id", customers.customer_id.isna()),
+        ("unparseable_timestamp", customers.created_at.notna() & customers.created_at_p.isna()),
+        ("future_dated", customers.created_at_p.dt.normalize() > cutoff),
+    ]
+    finish("customers", customers, customer_rules, conflict_reason="conflicting_customer_id")
 
-    # marketing_spend
-    df = flags("marketing_spend", [])
-    df["spend_date_p"] = df["spend_date"].map(to_date).astype("datetime64[ns]")
-    df["amount_p"] = df["amount"].map(to_number).astype(float)
-    df["currency"] = df["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
-    df["fx_rate"] = fx_lookup(df, "spend_date_p", fx, rep)
-    finish(
-        "marketing_spend",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("null_channel", df.channel.isna()),
-            ("unparseable_timestamp", df.spend_date_p.isna()),
-            ("unparseable_number", df.amount_p.isna()),
-            ("implausible_amount", implausible(df.amount_p, df.amount_p * df.fx_rate)),
-            ("negative_amount", df.amount_p < 0),
-            ("missing_fx_rate", df.fx_rate.isna()),
-            ("future_dated", df.spend_date_p > cutoff),
-        ],
-    )
+    # spend has no key: identical rows are copies, and no two rows conflict
+    spend = typed("marketing_spend", [], dates=["spend_date"], numbers=["amount"])
+    spend["currency"] = spend["currency"].map(lambda v: v.upper() if isinstance(v, str) else rep)
+    spend["fx_rate"] = fx_lookup(spend, "spend_date_p", fx, rep)
+    spend_rules = [
+        ("null_channel", spend.channel.isna()),
+        ("unparseable_timestamp", spend.spend_date_p.isna()),
+        ("unparseable_number", spend.amount_p.isna()),
+        ("implausible_amount", implausible(spend.amount_p, spend.amount_p * spend.fx_rate)),
+        ("negative_amount", spend.amount_p < 0),
+        ("missing_fx_rate", spend.fx_rate.isna()),
+        ("future_dated", spend.spend_date_p > cutoff),
+    ]
+    finish("marketing_spend", spend, spend_rules)
 
-    # inventory
-    df = flags("inventory", ["period_start"])
-    for c in ["period_start", "period_end"]:
-        df[c + "_p"] = df[c].map(to_date).astype("datetime64[ns]")
-    for c in ["beginning_inventory", "purchases", "ending_inventory"]:
-        df[c + "_p"] = df[c].map(to_number).astype(float)
-    nums = df[["beginning_inventory_p", "purchases_p", "ending_inventory_p"]]
-    finish(
-        "inventory",
-        df,
-        [
-            ("duplicate_row", df.copy_number > 1),
-            ("conflicting_period_start", df.conflict),
-            ("unparseable_timestamp", df.period_start_p.isna() | df.period_end_p.isna()),
-            ("unparseable_number", nums.isna().any(axis=1)),
-            ("implausible_amount", implausible(*(nums[c] for c in nums.columns))),
-            ("negative_amount", (nums < 0).any(axis=1)),
-            ("invalid_period", df.period_end_p < df.period_start_p),
-            ("future_dated", df.period_start_p > cutoff),
-        ],
-    )
+    stock_columns = ["beginning_inventory", "purchases", "ending_inventory"]
+    inventory = typed("inventory", ["period_start"], dates=["period_start", "period_end"], numbers=stock_columns)
+    stock = inventory[[column + "_p" for column in stock_columns]]
+    inventory_rules = [
+        ("unparseable_timestamp", inventory.period_start_p.isna() | inventory.period_end_p.isna()),
+        ("unparseable_number", stock.isna().any(axis=1)),
+        ("implausible_amount", implausible(*(stock[column] for column in stock.columns))),
+        ("negative_amount", (stock < 0).any(axis=1)),
+        ("invalid_period", inventory.period_end_p < inventory.period_start_p),
+        ("future_dated", inventory.period_start_p > cutoff),
+    ]
+    finish("inventory", inventory, inventory_rules, conflict_reason="conflicting_period_start")
 
     quarantine = pd.concat(quarantined, ignore_index=True)
     return Cleaned(clean_tables, quarantine, {k: len(v) for k, v in raw.items()})

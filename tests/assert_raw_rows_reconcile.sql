@@ -22,9 +22,7 @@ source_counts as (
             '{{ table }}' as source_table,
             count(*) as source_rows
         from ({{ raw_source_select(source('raw', table), table, ['placeholder_column']) }}) as raw_{{ table }}
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 
 ),

@@ -22,9 +22,7 @@ quarantined as (
 
     {%- for table in tables %}
         select * from {{ table }}_quarantined
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 
 ),

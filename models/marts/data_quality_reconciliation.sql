@@ -20,9 +20,7 @@ counts as (
                 select count(*) from quarantine
                 where source_table = '{{ table }}'
             ) as quarantined_rows
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 
 ),

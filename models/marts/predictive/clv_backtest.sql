@@ -105,9 +105,7 @@ metrics as (
             {%- endif %}
             customers
         from model_totals
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+        {{ 'union all' if not loop.last }}
     {%- endfor %}
 
 ),

@@ -38,9 +38,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_customer_id'
+            {{ clv_row_reasons('conflicting_customer_id') }}
             when customer_id is null then 'null_customer_id'
             when has_created_at and created_at is null then 'unparseable_timestamp'
             when cast(created_at as date) > {{ clv_future_cutoff() }} then 'future_dated'

@@ -29,9 +29,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_fx_rate'
+            {{ clv_row_reasons('conflicting_fx_rate') }}
             when currency is null then 'null_currency'
             when rate_date is null then 'unparseable_timestamp'
             when rate_to_reporting is null then 'unparseable_number'

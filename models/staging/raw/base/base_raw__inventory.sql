@@ -31,9 +31,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_period_start'
+            {{ clv_row_reasons('conflicting_period_start') }}
             when period_start is null or period_end is null then 'unparseable_timestamp'
             when beginning_inventory is null or purchases is null or ending_inventory is null then 'unparseable_number'
             when {{ clv_is_implausible(['beginning_inventory', 'purchases', 'ending_inventory']) }} then 'implausible_amount'

@@ -38,18 +38,7 @@ typed as (
 
 fx_looked_up as (
 
-    select
-        typed.*,
-        case
-            when typed.currency = '{{ clv_var("reporting_currency") }}' then 1.0
-            else fx_rates.rate_to_reporting
-        end as fx_rate
-    from typed
-    left join fx_rates
-        on
-            typed.currency = fx_rates.currency
-            and typed.spend_date >= fx_rates.rate_date
-            and typed.spend_date < fx_rates.next_rate_date
+    {{ clv_fx_rate_lookup('typed', 'typed.spend_date', 'fx_rates') }}
 
 ),
 
@@ -58,8 +47,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
+            {{ clv_row_reasons() }}
             when channel is null then 'null_channel'
             when spend_date is null then 'unparseable_timestamp'
             when amount is null then 'unparseable_number'

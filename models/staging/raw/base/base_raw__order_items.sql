@@ -83,9 +83,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_order_item_id'
+            {{ clv_row_reasons('conflicting_order_item_id') }}
             when order_id is null then 'null_order_id'
             when product_id is null then 'null_product_id'
             when quantity is null or (has_unit_price and unit_price is null) then 'unparseable_number'

@@ -80,19 +80,7 @@ typed as (
 
 fx_looked_up as (
 
-    select
-        typed.*,
-        cast(typed.ordered_at as date) as order_date,
-        case
-            when typed.currency = '{{ clv_var("reporting_currency") }}' then 1.0
-            else fx_rates.rate_to_reporting
-        end as fx_rate
-    from typed
-    left join fx_rates
-        on
-            typed.currency = fx_rates.currency
-            and cast(typed.ordered_at as date) >= fx_rates.rate_date
-            and cast(typed.ordered_at as date) < fx_rates.next_rate_date
+    {{ clv_fx_rate_lookup('typed', 'cast(typed.ordered_at as date)', 'fx_rates') }}
 
 ),
 
@@ -101,9 +89,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_order_id'
+            {{ clv_row_reasons('conflicting_order_id') }}
             when order_id is null then 'null_order_id'
             when customer_id is null then 'null_customer_id'
             when ordered_at is null then 'unparseable_timestamp'
@@ -112,7 +98,7 @@ rules as (
             when order_total < 0 then 'negative_amount'
             when status not in ('placed', 'shipped', 'completed', 'returned', 'cancelled') then 'unknown_status'
             when fx_rate is null then 'missing_fx_rate'
-            when order_date > {{ clv_future_cutoff() }} then 'future_dated'
+            when cast(ordered_at as date) > {{ clv_future_cutoff() }} then 'future_dated'
         end as quarantine_reason
     from fx_looked_up
 
@@ -124,7 +110,7 @@ final as (
         order_id,
         customer_id,
         ordered_at,
-        order_date,
+        cast(ordered_at as date) as order_date,
         order_total,
         status,
         currency,

@@ -29,9 +29,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_cost'
+            {{ clv_row_reasons('conflicting_cost') }}
             when product_id is null then 'null_product_id'
             when valid_from is null then 'unparseable_timestamp'
             when unit_cost is null then 'unparseable_number'

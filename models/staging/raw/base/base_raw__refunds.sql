@@ -89,9 +89,7 @@ rules as (
     select
         *,
         case
-            when malformed_line is not null then 'malformed_row'
-            when copy_number > 1 then 'duplicate_row'
-            when has_conflicting_key then 'conflicting_refund_id'
+            {{ clv_row_reasons('conflicting_refund_id') }}
             when refund_id is null then 'null_refund_id'
             when order_id is null then 'null_order_id'
             when has_refunded_at and refunded_at is null then 'unparseable_timestamp'
