@@ -48,15 +48,14 @@
 {%- endmacro %}
 
 
-{% macro clv_remove_orders_to_reprice(base_orders) %}
-    {#- Pre-hook of int_orders_priced (which passes ref('base_raw__orders') as base_orders): on an
-        incremental run, delete the orders recomputed in base_orders since this table's last run. The
-        clean ones are priced again by the run; the ones quarantined since stay out (delete+insert alone
-        would keep them). -#}
+{% macro clv_remove_orders_to_reprice(order_changes) %}
+    {#- Pre-hook of int_orders_priced (which passes ref('stg_raw__order_changes')): on an incremental run,
+        delete the orders with a row recomputed since this table's last run. The clean ones are priced
+        again by the run; the ones quarantined since stay out (delete+insert alone would keep them). -#}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where order_id in (
-            select raw_key from {{ base_orders }}
+            select order_id from {{ order_changes }}
             where dbt_processed_at > {{ clv_last_processed_at(this) }}
         )
     {%- else -%}

@@ -1,15 +1,16 @@
 -- Order economics (docs/definitions.md, "Order economics"): net revenue and the cost of the lines at the cost
 -- valid on the order date (int_purchases_sequenced applies the default margin where that cost is unknown).
--- Incremental: the orders whose order, lines or refunds were recomputed since this table's last run
--- are priced again (the pre-hook first removes those orders, so an order quarantined since is dropped).
--- depends_on: {{ ref('base_raw__orders') }}, {{ ref('base_raw__order_items') }}, {{ ref('base_raw__refunds') }}
+-- Incremental: the orders with an order, line or refund row recomputed since this table's last run
+-- (stg_raw__order_changes) are priced again; the pre-hook first removes them, so that an order
+-- quarantined since is dropped.
+-- depends_on: {{ ref('stg_raw__order_changes') }} (read by incremental runs and the pre-hook)
 {{
     config(
         materialized=clv_incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='order_id',
         on_schema_change='fail',
-        pre_hook="{{ clv_remove_orders_to_reprice(ref('base_raw__orders')) }}"
+        pre_hook="{{ clv_remove_orders_to_reprice(ref('stg_raw__order_changes')) }}"
     )
 }}
 
@@ -19,14 +20,7 @@ with
 
     orders_to_price as (
 
-        -- union, not union all, on purpose: an order changed in several tables is priced once
-        select raw_key as order_id from {{ ref('base_raw__orders') }}
-        where dbt_processed_at > {{ clv_last_processed_at(this) }}
-        union
-        select order_key from {{ ref('base_raw__order_items') }}
-        where dbt_processed_at > {{ clv_last_processed_at(this) }}
-        union
-        select order_id from {{ ref('base_raw__refunds') }}
+        select distinct order_id from {{ ref('stg_raw__order_changes') }}
         where dbt_processed_at > {{ clv_last_processed_at(this) }}
 
     ),
