@@ -852,15 +852,4 @@ def cohort_retention(cust, purchases, as_of) -> pd.DataFrame:
                     "cumulative_revenue_per_customer": cumulative / size,
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "cohort_month",
-            "months_since_first_purchase",
-            "cohort_customers",
-            "active_customers",
-            "retention_rate",
-            "revenue",
-            "cumulative_revenue_per_customer",
-        ],
-    )
+    return pd.DataFrame(rows, columns=columns)

@@ -82,8 +82,8 @@ order_costs as (
     select
         order_id,
         count(*) as item_lines,
-        sum(case when unit_cost is null then 1 else 0 end) as item_lines_without_cost,
-        sum(quantity * unit_cost) as items_cogs
+        -- the cost of the lines when every line has one; null when one lacks it (then it is estimated)
+        case when count(unit_cost) = count(*) then sum(quantity * unit_cost) end as items_cogs
     from items_costed
     group by order_id
 
@@ -113,7 +113,9 @@ priced as (
         coalesce(order_refunds.refunded_amount, 0) * orders.fx_rate as refunds,
         orders.order_total_reporting - coalesce(order_refunds.refunded_amount, 0) * orders.fx_rate as net_revenue,
         coalesce(order_costs.item_lines, 0) as item_lines,
-        coalesce(order_costs.item_lines, 0) = 0 or order_costs.item_lines_without_cost > 0 as is_cogs_estimated,
+        -- no line, or a line without a cost: int_purchases_sequenced applies default_gross_margin, so that
+        -- a change of that var needs no full refresh of this table
+        order_costs.items_cogs is null as is_cogs_estimated,
         order_costs.items_cogs
     from orders
     left join order_costs
@@ -126,21 +128,7 @@ priced as (
 final as (
 
     select
-        order_id,
-        customer_id,
-        ordered_at,
-        order_date,
-        status,
-        currency,
-        fx_rate,
-        gross_revenue,
-        refunds,
-        net_revenue,
-        item_lines,
-        is_cogs_estimated,
-        -- the lines' cost; where it is estimated (no line, or a line without cost), int_purchases_sequenced
-        -- applies default_gross_margin, so that a change of that var needs no full refresh of this table
-        case when not is_cogs_estimated then items_cogs end as items_cogs,
+        *,
         status != 'cancelled' and net_revenue > 0 as is_purchase,
         {{ clv_processed_at() }} as dbt_processed_at
     from priced
