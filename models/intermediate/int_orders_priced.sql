@@ -29,6 +29,8 @@ with
 
 orders as (
 
+    -- the orders to price (on an incremental run, those with a recomputed row); their lines and refunds
+    -- are found by joining to them
     select * from {{ ref('stg_raw__orders') }}
     {%- if is_incremental() %}
         where order_id in (select orders_to_price.order_id from orders_to_price)
@@ -39,9 +41,6 @@ orders as (
 order_items as (
 
     select * from {{ ref('stg_raw__order_items') }}
-    {%- if is_incremental() %}
-        where order_id in (select orders_to_price.order_id from orders_to_price)
-    {%- endif %}
 
 ),
 
@@ -54,9 +53,6 @@ product_costs as (
 refunds as (
 
     select * from {{ ref('stg_raw__refunds') }}
-    {%- if is_incremental() %}
-        where order_id in (select orders_to_price.order_id from orders_to_price)
-    {%- endif %}
 
 ),
 
@@ -92,10 +88,12 @@ order_costs as (
 order_refunds as (
 
     select
-        order_id,
-        sum(amount) as refunded_amount
+        refunds.order_id,
+        sum(refunds.amount) as refunded_amount
     from refunds
-    group by order_id
+    inner join orders
+        on refunds.order_id = orders.order_id
+    group by refunds.order_id
 
 ),
 
