@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: build test test-spark test-all lint clean demo-data
+.PHONY: build rollback status test test-spark test-all lint clean demo-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,20 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-## build: install, then `dbt build` the whole project on the demo data into clv.duckdb
+## build: install, then build, audit and publish: `dbt build` of the whole project (every model, data test
+## and unit test) into the work database clv.duckdb; only if all of it passed, the marts are published
+## atomically to published/clv.duckdb (what consumers read). VARS='{raw_data_dir: ...}' for your data,
+## DBT_ARGS=--full-refresh (or other dbt build options).
 build: $(BIN)/.installed
-	$(DBT) build --fail-fast
+	$(BIN)/python -m scripts.publish build $(if $(VARS),--vars '$(VARS)') $(DBT_ARGS)
+
+## rollback: the previous published state back (again: forward)
+rollback: $(BIN)/.installed
+	$(BIN)/python -m scripts.publish rollback
+
+## status: what is published (the publish log)
+status: $(BIN)/.installed
+	$(BIN)/python -m scripts.publish status
 
 ## test: every test on DuckDB and Postgres: dbt build (data + unit tests), sqlfluff lint, python_checks
 test: $(BIN)/.installed
@@ -39,4 +50,4 @@ demo-data: $(BIN)/.installed
 	$(BIN)/python scripts/generate_demo_data.py --out seeds/raw
 
 clean:
-	rm -rf target logs dbt_packages clv.duckdb
+	rm -rf target logs dbt_packages clv.duckdb clv.duckdb.lock clv.duckdb.state.json published

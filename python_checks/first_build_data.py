@@ -16,7 +16,7 @@ REQUIRED_COLUMNS = {
     "orders": ["order_id", "customer_id", "ordered_at", "order_total"],
     "order_items": ["order_id", "product_id", "quantity"],
     "product_costs": ["product_id", "valid_from", "unit_cost"],
-    "refunds": ["order_id", "amount"],
+    "refunds": ["refund_id", "order_id", "amount"],
     "customers": ["customer_id"],
     "marketing_spend": ["spend_date", "channel", "amount"],
     "fx_rates": ["rate_date", "currency", "rate_to_reporting"],

@@ -17,6 +17,7 @@ INVALID = [
     ("segment_dimensions", ["revenue"]),
     ("raw_file_encoding", "ebcdic"),
     ("max_plausible_amount", 0),
+    ("max_quarantined_share", 1.5),
     ("default_gross_margin", 1.2),
     ("max_lifetime_years", 0),
     ("clv_horizon_years", 2.5),

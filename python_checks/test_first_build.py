@@ -1,9 +1,10 @@
 """A user's first real try: the README's own-data command, exactly, on folders shaped like theirs.
 
-Every case runs `dbt build --vars '{raw_data_dir: <folder>, ...}'` (models, seeds, data tests and unit
-tests; nothing excluded) into a fresh database and must pass with no warning and no error; its
-segment_clv (the `all` row and every segment) and reconciliation must equal the pandas reference
-computed from the same folder. The builds run two at a time (the machine's two cores).
+Every case runs `make build VARS='{raw_data_dir: <folder>, ...}'` (a `dbt build` of models, seeds, data
+tests and unit tests, nothing excluded, into a fresh work database; then the publish step) and must pass
+with no warning and no error; the published segment_clv (the `all` row and every segment) and
+reconciliation must equal the pandas reference computed from the same folder. The builds run two at a
+time (the machine's two cores).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from python_checks import first_build_data as data
 from python_checks.compare import assert_matches, assert_reconciliation_matches
 from python_checks.datasets import only_orders
-from python_checks.project import PREDICTIVE, run_dbt
+from python_checks.project import PREDICTIVE, make_build
 from python_checks.reference import Config, compute
 
 DEMO = data.demo_copy
@@ -54,9 +55,9 @@ def build_case(name: str, root) -> dict:
     if name == "raw_schema_on_duckdb":
         # the README's warehouse-schema command: raw tables in a schema of the database dbt builds into
         data.load_into_schema(raw, work / "clv.duckdb", "shop_raw")
-        result = run_dbt("build", work, {"raw_schema": "shop_raw", **vars})
+        result = make_build(work, {"raw_schema": "shop_raw", **vars})
     else:
-        result = run_dbt("build", work, {"raw_data_dir": str(raw), **vars})
+        result = make_build(work, {"raw_data_dir": str(raw), **vars})
     return {"name": name, "raw": raw, "vars": vars, "result": result, "seconds": time.monotonic() - started}
 
 
@@ -76,6 +77,7 @@ def test_first_build_passes_and_matches_the_reference(first_builds, name):
     result = build["result"]
     assert result.returncode == 0, result.output[-6000:]
     assert "WARN=0 ERROR=0 SKIP=0" in result.output, result.output[-3000:]
+    assert "publish: published run" in result.output, result.output[-3000:]
     assert "unit_test" in result.output or "::test_" in result.output  # the dbt unit tests ran in this build
     config = Config(**{k: v for k, v in build["vars"].items() if k in REFERENCE_VARS})
     expected = compute(build["raw"], config)

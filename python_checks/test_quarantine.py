@@ -129,8 +129,9 @@ def bad_build(tmp_path_factory):
             if bad_table == table:
                 rows += bad_rows
         write_table(work / "raw", table, header, rows)
-    # the README's own-data command: the models, every data test and the unit tests pass on a folder full of bad rows
-    return build_ok("build", work, {"raw_data_dir": str(work / "raw")})
+    # the models, every data test and the unit tests pass on a folder full of bad rows; its tables are mostly bad
+    # on purpose, so the audit of a delivery's share of unreadable rows (tested in test_publish.py) is off here
+    return build_ok("build", work, {"raw_data_dir": str(work / "raw"), "max_quarantined_share": 1})
 
 
 @pytest.mark.parametrize("table,reason,rows,expected", BAD, ids=[f"{t}-{r}" for t, r, _, _ in BAD])
