@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: build rollback status test test-spark test-all lint clean demo-data
+.PHONY: build rollback status metrics metrics-validate test test-spark test-all lint clean demo-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,25 @@ rollback: $(BIN)/.installed
 ## status: what is published (the publish log)
 status: $(BIN)/.installed
 	$(BIN)/python -m scripts.publish status
+
+## metrics: the semantic layer (MetricFlow) on the published data, read-only: it never blocks a build or a
+## reader. E.g. make metrics QUERY='--metrics cac,new_customers --group-by acquisition__acquisition_channel'
+PUBLISHED := $(or $(CLV_PUBLISHED_DUCKDB_PATH),published/clv.duckdb)
+SEMANTIC_MANIFEST := $(basename $(PUBLISHED)).semantic_manifest.json
+# mf reads target/semantic_manifest.json: the published state's copy is put there first
+define published_semantic_manifest
+	@test -f $(SEMANTIC_MANIFEST) || { echo "nothing published yet ($(SEMANTIC_MANIFEST) not found): run make build"; exit 2; }
+	@mkdir -p target && cp $(SEMANTIC_MANIFEST) target/semantic_manifest.json
+endef
+
+metrics: $(BIN)/.installed
+	$(published_semantic_manifest)
+	CLV_TARGET=published $(BIN)/mf query $(QUERY)
+
+## metrics-validate: MetricFlow's checks of the semantic layer, against the published data
+metrics-validate: $(BIN)/.installed
+	$(published_semantic_manifest)
+	CLV_TARGET=published $(BIN)/mf validate-configs
 
 ## test: every test on DuckDB and Postgres: dbt build (data + unit tests), sqlfluff lint, python_checks
 test: $(BIN)/.installed

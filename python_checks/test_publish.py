@@ -146,7 +146,7 @@ def test_the_published_file_holds_only_consumer_relations(tmp_path):
     make_ok(tmp_path, "build")
     tables = {row[0] for row in read(published(tmp_path), "select table_name from duckdb_tables()")}
     views = read(published(tmp_path), "select view_name from duckdb_views() where not internal")
-    assert tables == {*MARTS, "clv_model_parameters", "clv_backtest", "clv_publish_log"}
+    assert tables == {*MARTS, "clv_model_parameters", "clv_backtest", "clv_publish_log", "metricflow_time_spine"}
     assert views == []
     email_columns = read(
         published(tmp_path), "select table_name from duckdb_columns() where column_name ilike '%email%'"
@@ -262,7 +262,7 @@ def test_postgres_publish_swaps_schemas_under_a_reader_mid_query(postgres, tmp_p
         "select table_schema, table_name from information_schema.tables where table_schema like 'clv%'"
     )
     published_tables = set(schemas[schemas.table_schema == "clv"].table_name)
-    assert published_tables == {*MARTS, "clv_publish_log"}  # no predictive marts on Postgres
+    assert published_tables == {*MARTS, "clv_publish_log", "metricflow_time_spine"}  # no predictive marts here
     assert "base_raw__customers" in set(schemas[schemas.table_schema == "clv_work"].table_name)
     personal = "select table_name from information_schema.columns where table_schema = 'clv' and column_name ~ 'mail'"
     assert postgres.query(personal).empty

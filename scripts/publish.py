@@ -196,6 +196,11 @@ class DuckDBPublisher:
         self.work = self.work if self.work.is_absolute() else ROOT / self.work
         self.published = self.published if self.published.is_absolute() else ROOT / self.published
         self.previous = self.published.with_name(self.published.stem + ".previous" + self.published.suffix)
+        # the semantic layer's definitions of the published marts, which `make metrics` queries with
+        self.semantic_manifest = self.published.with_name(self.published.stem + ".semantic_manifest.json")
+        self.previous_semantic_manifest = self.published.with_name(
+            self.published.stem + ".previous.semantic_manifest.json"
+        )
         self.run = Run(self.work.name, self.work.parent)
 
     def describe(self) -> str:
@@ -265,8 +270,24 @@ class DuckDBPublisher:
             stale_wal.unlink()
         pause("replacing the published file")
         os.replace(temporary, self.published)
+        self.publish_semantic_manifest(run_id)
         fsync_path(self.published.parent)
         return row
+
+    def publish_semantic_manifest(self, run_id: str) -> None:
+        """The run's semantic_manifest.json beside the published file (the previous one kept beside it)."""
+        built = self.run.target_path / "semantic_manifest.json"
+        if not built.exists():
+            return
+        temporary = self.semantic_manifest.with_name(f".{self.semantic_manifest.name}.{run_id}.tmp")
+        temporary.write_bytes(built.read_bytes())
+        fsync_path(temporary)
+        if self.semantic_manifest.exists():
+            link = self.previous_semantic_manifest.with_name(f".{self.previous_semantic_manifest.name}.tmp-link")
+            link.unlink(missing_ok=True)
+            os.link(self.semantic_manifest, link)
+            os.replace(link, self.previous_semantic_manifest)
+        os.replace(temporary, self.semantic_manifest)
 
     def show_failures(self, results: dict) -> None:
         """The first rows each failing data test returned, read back from the work database (personal
@@ -294,6 +315,12 @@ class DuckDBPublisher:
         os.link(self.published, swap)
         os.replace(self.previous, self.published)
         os.replace(swap, self.previous)
+        if self.previous_semantic_manifest.exists() and self.semantic_manifest.exists():
+            swap = self.semantic_manifest.with_name(f".{self.semantic_manifest.name}.rollback.tmp-link")
+            swap.unlink(missing_ok=True)
+            os.link(self.semantic_manifest, swap)
+            os.replace(self.previous_semantic_manifest, self.semantic_manifest)
+            os.replace(swap, self.previous_semantic_manifest)
         fsync_path(self.published.parent)
         say(f"{self.published} is the previous published state again; the one it replaced is {self.previous.name}")
 
