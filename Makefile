@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: build rollback status metrics metrics-validate test test-spark test-all lint clean demo-data
+.PHONY: build rollback status metrics metrics-validate docs test test-spark test-all lint clean demo-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ metrics: $(BIN)/.installed
 metrics-validate: $(BIN)/.installed
 	$(published_semantic_manifest)
 	CLV_TARGET=published $(BIN)/mf validate-configs
+
+## docs: the docs site as one offline page, target/static_index.html (open it from disk)
+docs: $(BIN)/.installed
+	$(DBT) docs generate --static
 
 ## test: every test on DuckDB and Postgres: dbt build (data + unit tests), sqlfluff lint, python_checks
 test: $(BIN)/.installed
