@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -208,3 +209,16 @@ def test_the_metrics_exposure_lists_the_marts_and_metrics_it_reads(tmp_path):
         assert f"clv.marts.{mart}" in listed
     for metric in ["cac", "clv_discounted", "ltv_to_cac", "retention_rate", "new_customers", "segment_cac"]:
         assert f"metric:clv.{metric}" in listed  # new_customers and segment_cac through cac and ltv_to_cac
+
+
+def test_predicted_clv_by_channel_sums_the_published_predictions(published):
+    """The predictions themselves are checked against lifetimes in test_predictive.py; here the metric must
+    add up the published per-customer predictions (nulls where a customer has none)."""
+    answer = metrics(published, "--metrics predicted_clv --group-by customer__acquisition_channel")
+    with duckdb.connect(str(published / "published" / "clv.duckdb"), read_only=True) as connection:
+        expected = connection.execute(
+            "select acquisition_channel as customer__acquisition_channel, sum(predicted_clv) as predicted_clv"
+            " from customer_clv group by 1"
+        ).df()
+    assert expected.predicted_clv.notna().all()
+    assert_matches(answer, expected, ["customer__acquisition_channel"], label="predicted clv")
