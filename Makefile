@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: build rollback status metrics metrics-validate docs test test-spark test-all lint clean demo-data
+.PHONY: build rollback status metrics metrics-validate report docs test test-spark test-all lint clean demo-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ metrics: $(BIN)/.installed
 metrics-validate: $(BIN)/.installed
 	$(published_semantic_manifest)
 	CLV_TARGET=published $(BIN)/mf validate-configs
+
+## report: the CLV report, one self-contained HTML file from the published data (published/clv_report.html)
+report: $(BIN)/.installed
+	$(BIN)/python -m scripts.report
 
 ## docs: the docs site as one offline page, target/static_index.html (open it from disk)
 docs: $(BIN)/.installed

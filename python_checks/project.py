@@ -36,7 +36,6 @@ KEYS = dict(
     data_quality_reconciliation=["source_table"],
     clv_model_parameters=["fit", "model", "parameter"],
     clv_backtest=["model", "metric"],
-    clv_publish_log=["run_id"],
 )
 # columns of the BG/NBD + Gamma-Gamma predictions, checked against lifetimes in test_predictive.py
 PREDICTIVE = ("p_alive", "expected_purchases", "expected_spend", "predicted_")
@@ -85,26 +84,30 @@ def run_dbt(
     return DbtResult(proc.returncode, proc.stdout + proc.stderr, db_path)
 
 
-def make_build(workdir: Path, vars: dict | None = None) -> DbtResult:
-    """The README's command for a user's data, exactly: `make build VARS='{...}'` (build, audit, publish),
-    with the work database at workdir/clv.duckdb and the published one, which the result reads (what
-    consumers see), at workdir/published/clv.duckdb."""
+def make_env(workdir: Path) -> dict:
+    """The environment of a user's `make` commands in workdir: the work database workdir/clv.duckdb, the
+    published one workdir/published/clv.duckdb, dbt's target and logs in workdir."""
     workdir.mkdir(parents=True, exist_ok=True)
-    published = workdir / "published" / "clv.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "CLV_", "MAKE"))}
     env.update(
         {
             "CLV_DUCKDB_PATH": str(workdir / "clv.duckdb"),
-            "CLV_PUBLISHED_DUCKDB_PATH": str(published),
+            "CLV_PUBLISHED_DUCKDB_PATH": str(workdir / "published" / "clv.duckdb"),
             "CLV_DUCKDB_TEMP_DIR": str(workdir / "tmp"),
             "DBT_TARGET_PATH": str(workdir / "target"),
             "DBT_LOG_PATH": str(workdir / "logs"),
             "PYTHONUNBUFFERED": "1",
         }
     )
+    return env
+
+
+def make_build(workdir: Path, vars: dict | None = None) -> DbtResult:
+    """The README's command for a user's data, exactly: `make build VARS='{...}'` (build, audit, publish)
+    in workdir (make_env); the result reads the published database, what consumers see."""
     command = ["make", "-s", "build"] + ([f"VARS={json.dumps(vars)}"] if vars else [])
-    proc = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=3600)
-    return DbtResult(proc.returncode, proc.stdout + proc.stderr, published)
+    proc = subprocess.run(command, cwd=PROJECT, env=make_env(workdir), capture_output=True, text=True, timeout=3600)
+    return DbtResult(proc.returncode, proc.stdout + proc.stderr, workdir / "published" / "clv.duckdb")
 
 
 def build_ok(command: str, workdir: Path, vars: dict | None = None, **kw) -> DbtResult:

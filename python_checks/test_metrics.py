@@ -16,23 +16,9 @@ import pandas as pd
 import pytest
 
 from python_checks.compare import assert_matches
-from python_checks.project import PROJECT, make_build
+from python_checks.project import PROJECT, make_build, make_env
 
 CHANNEL = "{{ Dimension('segment__segment_dimension') }} = 'acquisition_channel'"
-
-
-def consumer_env(folder) -> dict:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_", "CLV_", "MAKE"))}
-    env.update(
-        {
-            "CLV_DUCKDB_PATH": str(folder / "clv.duckdb"),
-            "CLV_PUBLISHED_DUCKDB_PATH": str(folder / "published" / "clv.duckdb"),
-            "CLV_DUCKDB_TEMP_DIR": str(folder / "tmp"),
-            "DBT_TARGET_PATH": str(folder / "target"),
-            "DBT_LOG_PATH": str(folder / "logs"),
-        }
-    )
-    return env
 
 
 def metrics(folder, query: str) -> pd.DataFrame:
@@ -41,7 +27,7 @@ def metrics(folder, query: str) -> pd.DataFrame:
     completed = subprocess.run(
         ["make", "-s", "metrics", f"QUERY={query} --csv {out}"],
         cwd=PROJECT,
-        env=consumer_env(folder),
+        env=make_env(folder),
         capture_output=True,
         text=True,
         timeout=600,
@@ -60,7 +46,7 @@ def published(tmp_path_factory):
 
 def test_the_semantic_layer_validates_against_the_published_data(published):
     completed = subprocess.run(
-        ["make", "-s", "metrics-validate"], cwd=PROJECT, env=consumer_env(published), capture_output=True, text=True
+        ["make", "-s", "metrics-validate"], cwd=PROJECT, env=make_env(published), capture_output=True, text=True
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-4000:]
@@ -178,7 +164,7 @@ def test_metrics_answer_while_a_build_runs_and_a_reader_holds_the_file(published
     build = subprocess.Popen(
         ["make", "-s", "build"],
         cwd=PROJECT,
-        env=consumer_env(published),
+        env=make_env(published),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
