@@ -111,7 +111,11 @@ def segments_vs_cac(report: Report) -> None:
         marker_color=[HEALTH_COLOURS.get(health, "#8d99ae") for health in channels.ltv_cac_health],
     )
     figure.add_scatter(
-        x=channels.channel, y=channels.cac, mode="markers", name="CAC", marker={"symbol": "line-ew-open", "size": 40}
+        x=channels.channel,
+        y=channels.cac,
+        mode="markers",
+        name="CAC",
+        marker={"symbol": "line-ew", "size": 46, "line": {"width": 4, "color": "#222222"}},
     )
     figure.update_layout(title="Discounted CLV (bars, coloured by health) and CAC (marks) by acquisition channel")
     report.section(
@@ -195,8 +199,9 @@ def rfm_grid(report: Report) -> None:
 
 def churn_risk(report: Report) -> None:
     overdue = report.frame(
-        "select value_tier, sum(case when is_overdue then 1 else 0 end) as overdue, count(*) as customers"
-        " from customer_clv group by value_tier"
+        "select customers.value_tier, sum(case when customers.is_overdue then 1 else 0 end) as overdue"
+        " from customer_clv as customers inner join value_tiers as tiers on customers.value_tier = tiers.value_tier"
+        " group by customers.value_tier, tiers.tier_rank order by tiers.tier_rank"
     )
     alive = report.frame("select p_alive from customer_clv where p_alive is not null").p_alive
     figure = make_subplots(rows=1, cols=2, subplot_titles=("Overdue customers by tier", "P(alive) distribution"))
