@@ -189,6 +189,24 @@ def fsync_path(path: Path) -> None:
         os.close(descriptor)
 
 
+def keep_as_previous(current: Path, previous: Path) -> None:
+    """previous becomes a second name of current's file (a hard link renamed into place: atomic, and a
+    reader of either keeps its inode)."""
+    link = previous.with_name(f".{previous.name}.tmp-link")
+    link.unlink(missing_ok=True)  # left by a run that did not finish
+    os.link(current, link)
+    os.replace(link, previous)
+
+
+def swap_files(first: Path, second: Path) -> None:
+    """Exchange two files' names, each rename atomic (rollback and roll-forward)."""
+    link = first.with_name(f".{first.name}.swap.tmp-link")
+    link.unlink(missing_ok=True)  # left by a swap that did not finish
+    os.link(first, link)
+    os.replace(second, first)
+    os.replace(link, second)
+
+
 class DuckDBPublisher:
     def __init__(self):
         self.work = Path(os.environ.get("CLV_DUCKDB_PATH", "clv.duckdb"))
@@ -214,7 +232,7 @@ class DuckDBPublisher:
         import duckdb
 
         self.published.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in self.published.parent.glob(f".{self.published.name}.*.tmp*"):
+        for leftover in self.published.parent.glob(f".{self.published.stem}.*.tmp*"):
             say(f"removing {leftover.name}, left by a publish that did not finish")
             leftover.unlink()
         run_id = results["metadata"]["invocation_id"]
@@ -261,9 +279,7 @@ class DuckDBPublisher:
         fsync_path(temporary)
         pause("keeping the current published file as the previous one")
         if self.published.exists():
-            link = self.previous.with_name(f".{self.previous.name}.{run_id}.tmp-link")
-            os.link(self.published, link)
-            os.replace(link, self.previous)
+            keep_as_previous(self.published, self.previous)
         stale_wal = self.published.with_name(self.published.name + ".wal")
         if stale_wal.exists():
             say(f"removing {stale_wal.name}: left by a writer that did not close the published file")
@@ -283,10 +299,7 @@ class DuckDBPublisher:
         temporary.write_bytes(built.read_bytes())
         fsync_path(temporary)
         if self.semantic_manifest.exists():
-            link = self.previous_semantic_manifest.with_name(f".{self.previous_semantic_manifest.name}.tmp-link")
-            link.unlink(missing_ok=True)
-            os.link(self.semantic_manifest, link)
-            os.replace(link, self.previous_semantic_manifest)
+            keep_as_previous(self.semantic_manifest, self.previous_semantic_manifest)
         os.replace(temporary, self.semantic_manifest)
 
     def show_failures(self, results: dict) -> None:
@@ -310,17 +323,9 @@ class DuckDBPublisher:
     def rollback(self) -> None:
         if not self.previous.exists():
             raise Refused(f"no previous published database ({self.previous}): nothing to roll back to")
-        swap = self.published.with_name(f".{self.published.name}.rollback.tmp-link")
-        swap.unlink(missing_ok=True)  # left by a rollback that did not finish
-        os.link(self.published, swap)
-        os.replace(self.previous, self.published)
-        os.replace(swap, self.previous)
+        swap_files(self.published, self.previous)
         if self.previous_semantic_manifest.exists() and self.semantic_manifest.exists():
-            swap = self.semantic_manifest.with_name(f".{self.semantic_manifest.name}.rollback.tmp-link")
-            swap.unlink(missing_ok=True)
-            os.link(self.semantic_manifest, swap)
-            os.replace(self.previous_semantic_manifest, self.semantic_manifest)
-            os.replace(swap, self.previous_semantic_manifest)
+            swap_files(self.semantic_manifest, self.previous_semantic_manifest)
         fsync_path(self.published.parent)
         say(f"{self.published} is the previous published state again; the one it replaced is {self.previous.name}")
 
