@@ -54,9 +54,12 @@ report: $(BIN)/.installed
 ## docs: the docs site as one offline page, target/static_index.html (open it from disk)
 docs: $(BIN)/.installed
 	$(DBT) docs generate --static
+	$(BIN)/python -m scripts.docs_site
 
-## test: every test on DuckDB and Postgres: dbt build (data + unit tests), sqlfluff lint, python_checks
+## test: every test on DuckDB and Postgres: dbt build (data + unit tests), sqlfluff lint, python_checks,
+## the report and the docs site in a headless Chromium (installed first if missing: scripts/install_chromium.sh)
 test: $(BIN)/.installed
+	bash scripts/install_chromium.sh
 	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider -m "not spark"
 
 ## test-spark: the cross-engine checks on a local Spark session (slower: a JVM per dbt run)

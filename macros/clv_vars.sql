@@ -34,6 +34,8 @@
                            'accepted': 'a number > 0 (e.g. 2.0)', 'doc': 'churn-risk threshold in average gaps'},
         'time_unit': {'default': 'week', 'kind': 'choice', 'choices': ['day', 'week'], 'doc': 'time unit of the BG/NBD model'},
         'holdout_months': {'default': 6, 'kind': 'integer', 'min': 1, 'max': 120, 'doc': 'backtest holdout length'},
+        'diagnostic_max_frequency': {'default': 7, 'kind': 'integer', 'min': 1, 'max': 1000,
+                                     'doc': 'top repeat-purchase count of the predictive diagnostics (higher counts join its row)'},
         'incremental_lookback_days': {'default': 3, 'kind': 'integer', 'min': 0, 'max': 3650,
                                       'doc': 'days before the newest loaded date that an incremental run recomputes'},
         'max_plausible_amount': {'default': 1000000000000, 'kind': 'number', 'min': 1, 'max': 1e300,

@@ -30,12 +30,18 @@ MART_KEYS = {
 }
 # every mart the heuristic line publishes, and the keys of the others
 MARTS = [*MART_KEYS, "data_quality_quarantine", "data_quality_reconciliation"]
+# the marts of the predictive branch (model fits: compared at a fit's tolerance), with their keys
+PREDICTIVE_MART_KEYS = {
+    "clv_model_parameters": ["fit", "model", "parameter"],
+    "clv_backtest": ["model", "metric"],
+    "clv_calibration_holdout": ["model", "calibration_frequency"],
+    "clv_frequency_recency": ["model", "frequency", "recency_step"],
+}
 KEYS = dict(
     MART_KEYS,
     data_quality_quarantine=["quarantine_id"],
     data_quality_reconciliation=["source_table"],
-    clv_model_parameters=["fit", "model", "parameter"],
-    clv_backtest=["model", "metric"],
+    **PREDICTIVE_MART_KEYS,
 )
 # columns of the BG/NBD + Gamma-Gamma predictions, checked against lifetimes in test_predictive.py
 PREDICTIVE = ("p_alive", "expected_purchases", "expected_spend", "predicted_")
@@ -100,6 +106,15 @@ def make_env(workdir: Path) -> dict:
         }
     )
     return env
+
+
+def dbt_ls(selector: str, workdir: Path, resource_types: tuple[str, ...] = ("model", "metric")) -> list[str]:
+    """`dbt ls --select <selector>` (e.g. "+exposure:clv_metrics"): the nodes a change would touch."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_", "CLV_"))}
+    env.update({"DBT_PROFILES_DIR": str(PROJECT), "CLV_DUCKDB_PATH": str(workdir / "clv.duckdb")})
+    command = [DBT, "ls", "--select", *selector.split(), "-q", "--resource-type", *resource_types]
+    command += ["--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")]
+    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, check=True).stdout.split()
 
 
 def make_build(workdir: Path, vars: dict | None = None) -> DbtResult:

@@ -21,7 +21,7 @@ import pytest
 
 from python_checks.compare import assert_matches
 from python_checks.project import KEYS as MART_AND_MODEL_KEYS
-from python_checks.project import MART_KEYS, PREDICTIVE, build_ok, published_columns
+from python_checks.project import MART_KEYS, PREDICTIVE, PREDICTIVE_MART_KEYS, build_ok, published_columns
 from python_checks.reference import compute
 from scripts import generate_scale_data as generator
 
@@ -133,9 +133,7 @@ def test_incremental_run_equals_full_refresh(incremental_and_full, model):
     assert len(actual) == len(expected), (
         f"{model}: {len(actual)} rows after the incremental run, {len(expected)} after a full refresh"
     )
-    predictive = [
-        c for c in expected.columns if c.startswith(PREDICTIVE) or model in ("clv_model_parameters", "clv_backtest")
-    ]
+    predictive = [c for c in expected.columns if c.startswith(PREDICTIVE) or model in PREDICTIVE_MART_KEYS]
     exact = [c for c in expected.columns if c not in KEYS[model] and c not in predictive]
     if exact:
         assert_matches(actual, expected, KEYS[model], exact, label=model)

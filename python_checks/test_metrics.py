@@ -5,18 +5,16 @@ published file."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from python_checks.compare import assert_matches
-from python_checks.project import PROJECT, make_build, make_env
+from python_checks.project import PROJECT, dbt_ls, make_build, make_env
 
 CHANNEL = "{{ Dimension('segment__segment_dimension') }} = 'acquisition_channel'"
 
@@ -185,12 +183,7 @@ def test_metrics_answer_while_a_build_runs_and_a_reader_holds_the_file(published
 
 
 def test_the_metrics_exposure_lists_the_marts_and_metrics_it_reads(tmp_path):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DBT_", "CLV_"))}
-    env.update({"DBT_PROFILES_DIR": str(PROJECT), "CLV_DUCKDB_PATH": str(tmp_path / "clv.duckdb")})
-    command = [str(Path(sys.executable).parent / "dbt"), "ls", "--select", "+exposure:clv_metrics", "-q"]
-    command += ["--resource-type", "model", "metric", "--target-path", str(tmp_path / "target")]
-    command += ["--log-path", str(tmp_path / "logs")]
-    listed = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, check=True).stdout.split()
+    listed = dbt_ls("+exposure:clv_metrics", tmp_path)
     for mart in ["customer_clv", "segment_clv", "acquisition_cac", "cohort_retention", "metricflow_time_spine"]:
         assert f"clv.marts.{mart}" in listed
     for metric in ["cac", "clv_discounted", "ltv_to_cac", "retention_rate", "new_customers", "segment_cac"]:

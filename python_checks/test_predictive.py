@@ -13,6 +13,7 @@ from python_checks.project import build_ok, load_model_module
 from python_checks.reference import Config, bgnbd_summary, compute
 
 WEEK = 7.0
+TOP_FREQUENCY = 7  # the var diagnostic_max_frequency's default: the diagnostics' top row
 
 
 def lifetimes_fit(summary):
@@ -119,6 +120,93 @@ def test_backtest_actuals_and_predictions(demo_build, demo_reference):
     # the calibration fit: lifetimes on the independent summary at the holdout start
     bg, gg = lifetimes_fit(bgnbd_summary(purchases, holdout_start, WEEK))
     assert_parameters_match(published_parameters(demo_build, "calibration"), bg, gg)
+
+
+def lifetimes_bgnbd(published):
+    bg = BetaGeoFitter()
+    bg.params_ = pd.Series({n: published[("bg_nbd", n)] for n in ("r", "alpha", "a", "b")})
+    return bg
+
+
+def test_calibration_holdout_by_calibration_frequency(demo_build, demo_reference):
+    """lifetimes' calibration-vs-holdout table, recomputed: calibration customers grouped by their repeat
+    occasions (7 and more in one row), mean holdout occasions made and predicted by each model."""
+    purchases = demo_reference["purchases"]
+    as_of = demo_reference["as_of_date"]
+    holdout_start = as_of - pd.DateOffset(months=6)
+    summary = bgnbd_summary(purchases, holdout_start, WEEK).set_index("customer_id")
+    days = purchases.groupby(["customer_id", "order_date"]).net_revenue.sum().reset_index()
+    holdout = days[days.order_date > holdout_start].groupby("customer_id").size()
+    summary["actual"] = holdout.reindex(summary.index).fillna(0)
+    bg = lifetimes_bgnbd(published_parameters(demo_build, "calibration"))
+    f, r, t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    summary["bg_nbd_gamma_gamma"] = bg.conditional_expected_number_of_purchases_up_to_time(
+        (as_of - holdout_start).days / WEEK, f, r, t
+    )
+    # the heuristic: a customer with an occasion in the 12 months before the holdout start keeps buying at
+    # the window's occasions per active customer per year; the others are churned
+    window = days[(days.order_date > holdout_start - pd.DateOffset(months=12)) & (days.order_date <= holdout_start)]
+    window_occasions = window.groupby("customer_id").size()
+    rate = window_occasions.sum() / len(window_occasions) * (as_of - holdout_start).days / 365.25
+    summary["heuristic"] = np.where(summary.index.isin(window_occasions.index), rate, 0.0)
+    summary["bucket"] = summary.frequency.clip(upper=TOP_FREQUENCY)
+    mart = demo_build.table("clv_calibration_holdout").set_index(["model", "calibration_frequency"]).sort_index()
+    assert len(mart) == 2 * summary.bucket.nunique()
+    for model in ("bg_nbd_gamma_gamma", "heuristic"):
+        expected = summary.groupby("bucket").agg(
+            customers=("actual", "size"), actual=("actual", "mean"), predicted=(model, "mean")
+        )
+        published = mart.loc[model].loc[expected.index]
+        assert (published.customers.to_numpy() == expected.customers.to_numpy()).all()
+        np.testing.assert_allclose(published.actual_purchases_per_customer, expected.actual, rtol=1e-12)
+        np.testing.assert_allclose(published.predicted_purchases_per_customer, expected.predicted, rtol=1e-6)
+        assert list(published.is_top_frequency) == [bucket == TOP_FREQUENCY for bucket in expected.index]
+    # the rows add up to the backtest's totals
+    backtest = demo_build.table("clv_backtest").set_index(["model", "metric"]).value
+    totals = mart.groupby(level="model")[["actual_purchases", "predicted_purchases"]].sum()
+    for model in ("bg_nbd_gamma_gamma", "heuristic"):
+        assert totals.loc[model, "actual_purchases"] == backtest[(model, "actual_purchases")]
+        assert totals.loc[model, "predicted_purchases"] == pytest.approx(backtest[(model, "predicted_purchases")])
+
+
+def test_frequency_recency_matrix(demo_build, demo_summary):
+    """lifetimes' P(alive) matrix at the oldest customer's age, on the published full fit, and the customers
+    of each cell counted from the independent summary."""
+    mart = demo_build.table("clv_frequency_recency")
+    oldest = demo_summary["T"].max()
+    top = min(int(demo_summary.frequency.max()), TOP_FREQUENCY)
+    expected_cells = {(0, 0)} | {(x, k) for x in range(1, top + 1) for k in range(21)}
+    assert set(zip(mart.frequency, mart.recency_step, strict=True)) == expected_cells
+    np.testing.assert_allclose(mart.customer_age, oldest, rtol=1e-12)
+    np.testing.assert_allclose(mart.recency, oldest * mart.recency_step / 20, rtol=1e-12)
+    bg = lifetimes_bgnbd(published_parameters(demo_build))
+    f, r = mart.frequency.to_numpy(float), mart.recency.to_numpy(float)
+    t = np.full(len(mart), oldest)
+    np.testing.assert_allclose(mart.p_alive, bg.conditional_probability_alive(f, r, t), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(
+        mart.expected_purchases_90d,
+        bg.conditional_expected_number_of_purchases_up_to_time(90 / WEEK, f, r, t),
+        rtol=1e-6,
+        atol=1e-12,
+    )
+    cells = pd.DataFrame(
+        {
+            "frequency": demo_summary.frequency.clip(upper=TOP_FREQUENCY),
+            "recency_step": np.round(20 * demo_summary.recency / oldest).astype(int),
+            "p_alive": bg.conditional_probability_alive(
+                *(demo_summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+            ),
+        }
+    )
+    counted = cells.groupby(["frequency", "recency_step"]).agg(customers=("p_alive", "size"), mean=("p_alive", "mean"))
+    published = mart.set_index(["frequency", "recency_step"]).sort_index()
+    assert published.customers.sum() == len(demo_summary)
+    assert (published.loc[counted.index, "customers"].to_numpy() == counted.customers.to_numpy()).all()
+    assert (published.drop(counted.index).customers == 0).all()
+    np.testing.assert_allclose(published.loc[counted.index, "customers_p_alive"], counted["mean"], rtol=1e-6)
+    # the matrix reads as lifetimes' plot: more repeat purchases long ago mean a customer more likely gone
+    matrix = published.p_alive.unstack()
+    assert matrix.loc[top, 5] < matrix.loc[1, 5] and matrix.loc[top, 20] > matrix.loc[top, 5]
 
 
 def simulate_raw_orders(folder, n=5000, r=0.25, alpha=4.0, a=0.8, b=2.5, p=6.0, q=4.0, gamma=15.0, seed=7):

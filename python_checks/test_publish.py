@@ -19,7 +19,7 @@ import pytest
 
 from python_checks.datasets import write_table
 from python_checks.engines import PostgresCluster
-from python_checks.project import MARTS, PROJECT
+from python_checks.project import MARTS, PREDICTIVE_MART_KEYS, PROJECT
 
 ORDERS = ["order_id", "customer_id", "ordered_at", "order_total"]
 
@@ -146,7 +146,7 @@ def test_the_published_file_holds_only_consumer_relations(tmp_path):
     make_ok(tmp_path, "build")
     tables = {row[0] for row in read(published(tmp_path), "select table_name from duckdb_tables()")}
     views = read(published(tmp_path), "select view_name from duckdb_views() where not internal")
-    assert tables == {*MARTS, "clv_model_parameters", "clv_backtest", "clv_publish_log", "metricflow_time_spine"}
+    assert tables == {*MARTS, *PREDICTIVE_MART_KEYS, "clv_publish_log", "metricflow_time_spine"}
     assert views == []
     email_columns = read(
         published(tmp_path), "select table_name from duckdb_columns() where column_name ilike '%email%'"

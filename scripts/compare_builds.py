@@ -19,10 +19,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_checks.project import KEYS, PREDICTIVE
+from python_checks.project import KEYS, PREDICTIVE, PREDICTIVE_MART_KEYS
 
 RUN_COLUMNS = {"dbt_processed_at", "fitted_at", "built_at"}
-FIT_MARTS = {"clv_model_parameters", "clv_backtest"}
+FIT_MARTS = set(PREDICTIVE_MART_KEYS)
 
 
 def mart_tables(path: str) -> dict[str, pd.DataFrame]:

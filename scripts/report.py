@@ -228,15 +228,79 @@ def predictive(report: Report) -> None:
         return
     backtest = report.frame("select model, metric, value from clv_backtest")
     wide = backtest.pivot(index="model", columns="metric", values="value")
-    figure = go.Figure()
-    for column in [c for c in wide.columns if c.startswith(("predicted_", "actual_")) and "purchases" in c]:
-        figure.add_bar(x=list(wide.index), y=wide[column], name=column)
-    figure.update_layout(title="Holdout backtest: predicted vs actual purchases")
+    totals = make_subplots(rows=1, cols=2, subplot_titles=("Backtest: holdout purchases", "Backtest: holdout revenue"))
+    for column, colour in (("actual", "#264653"), ("predicted", "#2a9d8f")):
+        for col, measure in ((1, "purchases"), (2, "revenue")):
+            totals.add_bar(
+                x=list(wide.index),
+                y=wide[f"{column}_{measure}"],
+                name=column,
+                marker_color=colour,
+                legendgroup=column,
+                showlegend=col == 1,
+                row=1,
+                col=col,
+            )
+    calibration = report.frame(
+        "select model, calibration_frequency, is_top_frequency, customers, actual_purchases_per_customer,"
+        " predicted_purchases_per_customer from clv_calibration_holdout order by model, calibration_frequency"
+    )
+    by_frequency = go.Figure()
+    actual = calibration[calibration.model == calibration.model.min()]
+    labels = [
+        f"{f}+" if top else str(f) for f, top in zip(actual.calibration_frequency, actual.is_top_frequency, strict=True)
+    ]
+    by_frequency.add_scatter(
+        x=labels, y=actual.actual_purchases_per_customer, name="actual", mode="lines+markers", line_color="#264653"
+    )
+    for model, rows in calibration.groupby("model"):
+        by_frequency.add_scatter(
+            x=labels,
+            y=rows.predicted_purchases_per_customer,
+            name=f"predicted: {model}",
+            mode="lines+markers",
+            line_dash="dash",
+            customdata=rows.customers,
+            hovertemplate="%{y:.3f} purchases per customer (%{customdata} customers)",
+        )
+    by_frequency.update_layout(
+        title="Calibration vs holdout: mean holdout purchases by repeat purchases before it",
+        xaxis_title="repeat purchases in the calibration period",
+        yaxis_title="holdout purchases per customer",
+    )
+    matrix = report.frame(
+        "select frequency, recency_step, recency, p_alive, customers, time_unit, customer_age"
+        " from clv_frequency_recency order by frequency, recency_step"
+    )
+    p_alive = matrix.pivot(index="frequency", columns="recency_step", values="p_alive").sort_index()
+    customers = matrix.pivot(index="frequency", columns="recency_step", values="customers").sort_index()
+    recency = matrix.groupby("recency_step").recency.first().reindex(p_alive.columns)
+    unit = matrix.time_unit.iloc[0] if len(matrix) else "week"
+    heatmap = go.Figure(
+        go.Heatmap(
+            z=p_alive.to_numpy(),
+            x=[f"{value:.0f}" for value in recency],
+            y=list(p_alive.index),
+            customdata=customers.to_numpy(),
+            colorscale="RdYlGn",
+            zmin=0,
+            zmax=1,
+            colorbar_title="P(alive)",
+            hovertemplate="P(alive) %{z:.2f}<br>%{customdata} customers in the cell<extra></extra>",
+        )
+    )
+    age = matrix.customer_age.iloc[0] if len(matrix) else 0
+    heatmap.update_layout(
+        title=f"P(alive) by frequency and recency, for a customer {age:.0f} {unit}s old",
+        xaxis_title=f"recency: age at the last purchase ({unit}s)",
+        yaxis_title="repeat purchases",
+    )
     report.section(
         "Predictive diagnostics",
-        "Fitted on the calibration period, compared with what the holdout period actually brought.",
+        "Fitted on the calibration period, compared with what the holdout brought: the predicted line should "
+        "follow the actual one at every frequency. In the matrix, red customers are likely gone.",
         "Predictive CLV",
-        report.figure_html(figure),
+        report.figure_html(totals) + report.figure_html(by_frequency) + report.figure_html(heatmap),
     )
 
 

@@ -1,7 +1,8 @@
 """Per fit x distinct BG/NBD history (x, t_x, T): P(alive), expected purchases over several horizons, and
 the expected purchases over clv_horizon_years discounted monthly from the annual discount_rate. Customers
 with the same history share these; int_customers_predicted joins them to the customers and adds the
-Gamma-Gamma spend (SQL). Predictions are null where the BG/NBD fit did not converge."""
+Gamma-Gamma spend (SQL); clv_frequency_recency reads the histories of int_frequency_recency_grid.
+Predictions are null where the BG/NBD fit did not converge."""
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,13 @@ def discounted_purchases(bg, horizon_years, annual_discount, unit_days, frequenc
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    histories = dbt.ref("int_bgnbd_histories").df()
+    # the customers' histories and the frequency/recency grid's, once each (a history's predictions depend
+    # on the history only)
+    # (each dbt.ref on a line of its own: dbt finds a Python model's parents in plain calls only)
+    key = ["fit", "frequency", "recency", "customer_age"]
+    customer_histories = dbt.ref("int_bgnbd_histories").df()
+    grid_histories = dbt.ref("int_frequency_recency_grid").df()
+    histories = pd.concat([customer_histories[key], grid_histories[key]], ignore_index=True).drop_duplicates(key)
     fitted = dbt.ref("int_clv_models_fitted").df()
     parameters = dbt.ref("int_parameters").df().iloc[0]
     unit_days = float(parameters["time_unit_days"])
