@@ -8,3 +8,17 @@
     {%- endif -%}
     select 1 as logged
 {% endmacro %}
+
+
+{% macro clv_log_covariance(row, index) %}
+    {#-
+        The covariance of a row of int_clv_models_fitted's log-parameter estimate with the index-th
+        parameter of its model (index: a column or a number, 1 .. 4): one of its columns
+        log_covariance_1 .. log_covariance_4.
+    -#}
+    case {{ index }}
+        {%- for k in range(1, 5) %}
+            when {{ k }} then {{ row }}.log_covariance_{{ k }}
+        {%- endfor %}
+    end
+{% endmacro %}

@@ -33,6 +33,7 @@ MARTS = [*MART_KEYS, "data_quality_quarantine", "data_quality_reconciliation"]
 # the marts of the predictive branch (model fits: compared at a fit's tolerance), with their keys
 PREDICTIVE_MART_KEYS = {
     "clv_model_parameters": ["fit", "model", "parameter"],
+    "clv_model_covariance": ["fit", "model", "parameter", "other_parameter"],
     "clv_backtest": ["model", "metric"],
     "clv_calibration_holdout": ["model", "calibration_frequency"],
     "clv_frequency_recency": ["model", "frequency", "recency_step"],

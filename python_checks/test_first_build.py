@@ -12,13 +12,15 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pandas as pd
 import pytest
+from lifetimes import BetaGeoFitter, GammaGammaFitter
 
 from python_checks import first_build_data as data
 from python_checks.compare import assert_matches, assert_reconciliation_matches
 from python_checks.datasets import only_orders
 from python_checks.project import PREDICTIVE, make_build
-from python_checks.reference import Config, compute
+from python_checks.reference import Config, bgnbd_summary, compute
 
 DEMO = data.demo_copy
 CASES = {
@@ -123,3 +125,28 @@ def test_cdnow_calibration_fit_equals_the_published_parameters(first_builds):
     bg = params[params.model == "bg_nbd"]
     assert round(bg.log_likelihood.iloc[0], 1) == -9582.4
     assert bg.customers_used.iloc[0] == 2357
+
+
+def test_cdnow_standard_errors_equal_lifetimes(first_builds):
+    """The calibration fit's standard errors against lifetimes' fitters (a test-only reference) on the
+    39-week summary of the same raw orders file, to 1%."""
+    build = first_builds["cdnow_transaction_log"]
+    params = build["result"].read("select * from clv_model_parameters where fit = 'calibration'")
+    standard_errors = {(row.model, row.parameter): row.standard_error for row in params.itertuples()}
+    orders = pd.read_csv(build["raw"] / "orders.csv", dtype=str)
+    purchases = pd.DataFrame(
+        {
+            "customer_id": orders.customer_id,
+            "order_date": pd.to_datetime(orders.ordered_at),
+            "net_revenue": orders.order_total.astype(float),
+            "gross_profit": 0.0,
+        }
+    )
+    summary = bgnbd_summary(purchases, pd.Timestamp("1997-09-30"), 7.0)
+    bg = BetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
+    repeat = summary[summary.frequency > 0]
+    gg = GammaGammaFitter().fit(repeat.frequency, repeat.monetary_value)
+    for name in ("r", "alpha", "a", "b"):
+        assert standard_errors[("bg_nbd", name)] == pytest.approx(bg.standard_errors_[name], rel=0.01), name
+    for name, theirs in (("p", "p"), ("q", "q"), ("gamma", "v")):
+        assert standard_errors[("gamma_gamma", name)] == pytest.approx(gg.standard_errors_[theirs], rel=0.01), name

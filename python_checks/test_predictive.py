@@ -6,7 +6,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from autograd import hessian
 from lifetimes import BetaGeoFitter, GammaGammaFitter
+from scipy.stats import norm
 
 from python_checks.datasets import write_table
 from python_checks.project import build_ok, load_model_module
@@ -61,6 +63,57 @@ def test_bgnbd_inputs_match_an_independent_summary(demo_build, demo_summary):
 def test_demo_parameters_match_lifetimes(demo_build, demo_summary):
     bg, gg = lifetimes_fit(demo_summary)
     assert_parameters_match(published_parameters(demo_build), bg, gg)
+
+
+def reference_covariance(negative_log_likelihood, params, *data):
+    """The covariance of the estimates from lifetimes' own likelihood at the published optimum: autograd's
+    exact Hessian of its mean negative log-likelihood in the log-parameters, inverted, over the customers,
+    carried to the parameters on both sides (delta method). lifetimes' variance_matrix_ scales one side
+    only, so its off-diagonal terms are not used."""
+    theta = np.asarray(params, dtype=float)
+    weights = np.ones(len(data[0]))
+    information = hessian(negative_log_likelihood)(np.log(theta), *data, weights, 0.0) * len(weights)
+    return np.outer(theta, theta) * np.linalg.inv(information)
+
+
+def test_demo_standard_errors_and_covariance_match_lifetimes_likelihood(demo_build, demo_summary):
+    params = demo_build.read("select * from clv_model_parameters where fit = 'full'").set_index(["model", "parameter"])
+    covariance = demo_build.read("select * from clv_model_covariance where fit = 'full'")
+    repeat = demo_summary[demo_summary.frequency > 0]
+    for model, names, likelihood, data in (
+        (
+            "bg_nbd",
+            ["r", "alpha", "a", "b"],
+            BetaGeoFitter._negative_log_likelihood,
+            tuple(demo_summary[c].to_numpy(float) for c in ("frequency", "recency", "T")),
+        ),
+        (
+            "gamma_gamma",
+            ["p", "q", "gamma"],
+            GammaGammaFitter._negative_log_likelihood,
+            (repeat.frequency.to_numpy(float), repeat.monetary_value.to_numpy(float)),
+        ),
+    ):
+        theta = params.loc[model].loc[names, "value"].to_numpy()
+        expected = reference_covariance(likelihood, theta, *data)
+        published = (
+            covariance[covariance.model == model]
+            .pivot(index="parameter", columns="other_parameter", values="covariance")
+            .loc[names, names]
+            .to_numpy()
+        )
+        assert (published == published.T).all(), model
+        np.testing.assert_allclose(published, expected, rtol=1e-5, err_msg=model)
+        standard_error = np.sqrt(np.diag(expected))
+        np.testing.assert_allclose(params.loc[model].loc[names, "standard_error"], standard_error, rtol=1e-4)
+        log_se = standard_error / theta  # the interval from the log scale: positive, theta x exp(+-z se_log)
+        z = norm.ppf(0.975)
+        np.testing.assert_allclose(params.loc[model].loc[names, "lower_95"], theta * np.exp(-z * log_se), rtol=1e-4)
+        np.testing.assert_allclose(params.loc[model].loc[names, "upper_95"], theta * np.exp(z * log_se), rtol=1e-4)
+        correlation = covariance[covariance.model == model].pivot(
+            index="parameter", columns="other_parameter", values="correlation"
+        )
+        np.testing.assert_allclose(np.diag(correlation.loc[names, names]), 1.0, rtol=1e-12)
 
 
 def test_demo_predictions_match_lifetimes_formulas(demo_build, demo_summary):

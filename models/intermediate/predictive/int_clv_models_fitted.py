@@ -3,7 +3,9 @@ likelihood, for the 'full' and the 'calibration' cut-offs of int_customers_bgnbd
 
 Grain of the output: fit x model x parameter. Numerics follow the published likelihoods: the fit runs
 on log-parameters within bounds, the BG/NBD likelihood uses log-sum-exp, and customers with the same
-(frequency, recency, T) are fitted once with a weight (Fader & Hardie's compression).
+(frequency, recency, T) are fitted once with a weight (Fader & Hardie's compression). The covariance of
+the log-parameter estimates is the inverse of the observed information (the Hessian of the total negative
+log-likelihood at the optimum, by central differences of the analytic gradient, Richardson-extrapolated).
 The functions are importable without dbt (the benchmark and the checks use them).
 """
 
@@ -17,6 +19,8 @@ MIN_CUSTOMERS = 10
 GRADIENT_TOLERANCE = 1e-5
 POLISH_ABOVE = 1e-7  # the BFGS polish runs only when L-BFGS-B stops with a larger gradient (elsewhere it moves nothing)
 MIN_REPEAT_CUSTOMERS = 3
+HESSIAN_STEP = 4e-3  # in log-parameters: central differences at this step and half of it, Richardson-combined
+MAX_PARAMETERS = 4  # log_covariance_1 .. log_covariance_4: a row's covariance with each of its model's parameters
 
 
 def _groups(*columns):
@@ -204,12 +208,47 @@ def _verdict(result, names):
     return True, "converged"
 
 
+def _central_hessian(objective, args, log_params, step):
+    """Central differences of the analytic gradient, one column per parameter, symmetrised."""
+    k = len(log_params)
+    hessian = np.empty((k, k))
+    for j in range(k):
+        shift = np.zeros(k)
+        shift[j] = step
+        forward, backward = objective(log_params + shift, *args)[1], objective(log_params - shift, *args)[1]
+        hessian[:, j] = (forward - backward) / (2 * step)
+    return (hessian + hessian.T) / 2
+
+
+def log_covariance(objective, args, log_params, customers):
+    """Covariance of the log-parameter estimates: the inverse of the observed information, the Hessian of
+    the total negative log-likelihood (customers x the mean one) at the optimum, from central differences
+    of the analytic gradient with one Richardson step (error ~ step^4: the covariance of a nearly
+    unidentified pair, whose information matrix is ill-conditioned, stays accurate). None where it is not
+    positive definite (no curvature to invert: the data do not pin a parameter down)."""
+    log_params = np.asarray(log_params, dtype=float)
+    coarse = _central_hessian(objective, args, log_params, HESSIAN_STEP)
+    fine = _central_hessian(objective, args, log_params, HESSIAN_STEP / 2)
+    hessian = (4 * fine - coarse) / 3 * customers
+    if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
+        return None
+    inverse = np.linalg.inv(hessian)
+    return (inverse + inverse.T) / 2  # exactly symmetric (the inversion leaves last-bit differences)
+
+
 def _not_fitted(customers, message):
     """A fit that was not attempted (too little data): no parameters, and why."""
-    return {"params": None, "log_likelihood": None, "customers": customers, "converged": False, "message": message}
+    return {
+        "params": None,
+        "log_likelihood": None,
+        "customers": customers,
+        "converged": False,
+        "message": message,
+        "log_covariance": None,
+    }
 
 
-def _fitted(result, customers, converged, message):
+def _fitted(result, customers, converged, message, covariance=None):
     """A fit's outcome from its optimiser result (log-parameters; the mean negative log-likelihood)."""
     return {
         "params": tuple(np.exp(result.x)),
@@ -217,6 +256,7 @@ def _fitted(result, customers, converged, message):
         "customers": customers,
         "converged": converged,
         "message": message,
+        "log_covariance": covariance if converged else None,
     }
 
 
@@ -238,9 +278,10 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
     scale = max(float(np.dot(weights, t) / np.sum(weights)), 1e-3)
     starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
-    result = _optimise(bgnbd_negative_log_likelihood, (prepare_bgnbd(x, tx, t, weights),), starts)
+    data = (prepare_bgnbd(x, tx, t, weights),)
+    result = _optimise(bgnbd_negative_log_likelihood, data, starts)
     converged, message = _verdict(result, ["r", "alpha", "a", "b"])
-    return _fitted(result, n, converged, message)
+    return _fitted(result, n, converged, message, log_covariance(bgnbd_negative_log_likelihood, data, result.x, n))
 
 
 def fit_gamma_gamma(frequency, monetary, customers=None):
@@ -259,11 +300,13 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
     (xu, mu), weights = compress([x, m], c)
     mean_m = float(np.dot(weights, mu) / np.sum(weights))  # from the sorted rows, as above
     starts = [[0.0, 0.0, np.log(mean_m)], [np.log(5.0), np.log(3.0), np.log(mean_m)]]
-    result = _optimise(gamma_gamma_negative_log_likelihood, (prepare_gamma_gamma(xu, mu, weights),), starts)
+    data = (prepare_gamma_gamma(xu, mu, weights),)
+    result = _optimise(gamma_gamma_negative_log_likelihood, data, starts)
     converged, message = _verdict(result, ["p", "q", "gamma"])
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"
-    return _fitted(result, n, converged, message)
+    covariance = log_covariance(gamma_gamma_negative_log_likelihood, data, result.x, n)
+    return _fitted(result, n, converged, message, covariance)
 
 
 def fit_rows(fit, cutoff_date, histories, spends):
@@ -274,13 +317,21 @@ def fit_rows(fit, cutoff_date, histories, spends):
         ("bg_nbd", bg, ["r", "alpha", "a", "b"]),
         ("gamma_gamma", gg, ["p", "q", "gamma"]),
     ):
+        covariance = result["log_covariance"]
         for i, name in enumerate(names):
             rows.append(
                 {
                     "fit": fit,
                     "model": model_name,
                     "parameter": name,
+                    "parameter_index": i + 1,
                     "value": None if result["params"] is None else float(result["params"][i]),
+                    **{
+                        f"log_covariance_{j + 1}": None
+                        if covariance is None or j >= len(names)
+                        else float(covariance[i, j])
+                        for j in range(MAX_PARAMETERS)
+                    },
                     "log_likelihood": result["log_likelihood"],
                     "customers_used": int(result["customers"]),
                     "is_converged": bool(result["converged"]),
@@ -305,5 +356,6 @@ def model(dbt, session):
     frame = pd.DataFrame(rows)
     frame["cutoff_date"] = pd.to_datetime(frame["cutoff_date"]).dt.date
     frame["value"] = frame["value"].astype(float)
-    frame["log_likelihood"] = frame["log_likelihood"].astype(float)
+    for column in ["log_likelihood"] + [f"log_covariance_{j + 1}" for j in range(MAX_PARAMETERS)]:
+        frame[column] = frame[column].astype(float)
     return frame

@@ -1,5 +1,6 @@
 -- Grain: fit x model x parameter. The fitted BG/NBD (r, alpha, a, b) and Gamma-Gamma (p, q, gamma) parameters,
--- with log-likelihood, customers used and convergence, for the full fit (as_of) and the backtest calibration fit.
+-- with log-likelihood, customers used and convergence, for the full fit (as_of) and the backtest calibration fit;
+-- the standard error (delta method from the log scale) and the 95% interval from the log scale (positive).
 {{ config(post_hook="{{ clv_log_model_fit(this) }}") }}
 
 with
@@ -16,21 +17,35 @@ parameters as (
 
 ),
 
+estimates as (
+
+    select
+        fitted.*,
+        sqrt({{ clv_log_covariance('fitted', 'fitted.parameter_index') }}) as log_standard_error
+    from fitted
+
+),
+
 final as (
 
     select
-        fitted.fit,
-        fitted.model,
-        fitted.parameter,
-        cast(fitted.value as {{ clv_type_double() }}) as value,
-        cast(fitted.log_likelihood as {{ clv_type_double() }}) as log_likelihood,
-        cast(fitted.customers_used as {{ dbt.type_bigint() }}) as customers_used,
-        fitted.is_converged,
-        fitted.convergence_message,
-        cast(fitted.cutoff_date as date) as cutoff_date,
+        estimates.fit,
+        estimates.model,
+        estimates.parameter,
+        cast(estimates.value as {{ clv_type_double() }}) as value,
+        cast(estimates.value * estimates.log_standard_error as {{ clv_type_double() }}) as standard_error,
+        cast(estimates.value * exp(-1.959963984540054 * estimates.log_standard_error) as {{ clv_type_double() }})
+            as lower_95,
+        cast(estimates.value * exp(1.959963984540054 * estimates.log_standard_error) as {{ clv_type_double() }})
+            as upper_95,
+        cast(estimates.log_likelihood as {{ clv_type_double() }}) as log_likelihood,
+        cast(estimates.customers_used as {{ dbt.type_bigint() }}) as customers_used,
+        estimates.is_converged,
+        estimates.convergence_message,
+        cast(estimates.cutoff_date as date) as cutoff_date,
         parameters.as_of_date,
         parameters.time_unit
-    from fitted
+    from estimates
     cross join parameters
 
 )
