@@ -37,6 +37,7 @@ PREDICTIVE_MART_KEYS = {
     "clv_backtest": ["model", "metric"],
     "clv_calibration_holdout": ["model", "calibration_frequency"],
     "clv_frequency_recency": ["model", "frequency", "recency_step"],
+    "clv_period_transactions": ["model", "period_number"],
 }
 KEYS = dict(
     MART_KEYS,

@@ -262,6 +262,41 @@ def test_frequency_recency_matrix(demo_build, demo_summary):
     assert matrix.loc[top, 5] < matrix.loc[1, 5] and matrix.loc[top, 20] > matrix.loc[top, 5]
 
 
+def test_period_transactions_against_lifetimes_unconditional_expectation(demo_build, demo_reference):
+    """Fader, Hardie & Lee's tracking plot, recomputed per customer: the calibration customers' repeat
+    occasions per month counted back from as_of, and lifetimes' E[X(t)] of the calibration fit at each
+    customer's age at the month's ends."""
+    purchases = demo_reference["purchases"]
+    as_of = pd.Timestamp(demo_reference["as_of_date"])
+    holdout_start = as_of - pd.DateOffset(months=6)
+    days = purchases[["customer_id", "order_date"]].drop_duplicates()
+    first = days.groupby("customer_id").order_date.min()
+    cohort = first[first <= holdout_start]
+    repeat = days[days.customer_id.isin(cohort.index) & (days.order_date > days.customer_id.map(first))]
+    bg = lifetimes_bgnbd(published_parameters(demo_build, "calibration"))
+    mart = demo_build.table("clv_period_transactions").sort_values("period_number").reset_index(drop=True)
+    months = (as_of.year - cohort.min().year) * 12 + as_of.month - cohort.min().month + 1
+    assert list(mart.period_number) == list(range(1, months + 1))
+    for row in mart.itertuples():
+        start, end = (
+            as_of - pd.DateOffset(months=row.period_number),
+            as_of - pd.DateOffset(months=row.period_number - 1),
+        )
+        assert (pd.Timestamp(row.period_start), pd.Timestamp(row.period_end)) == (start, end)
+        assert row.is_holdout == (start >= holdout_start)
+        acquired = cohort[cohort < end]
+        assert row.customers == len(acquired)
+        assert row.actual_repeat_purchases == ((repeat.order_date > start) & (repeat.order_date <= end)).sum()
+        ages = [((boundary - acquired).dt.days.clip(lower=0) / WEEK).to_numpy() for boundary in (start, end)]
+        expected = (
+            bg.expected_number_of_purchases_up_to_time(ages[1]) - bg.expected_number_of_purchases_up_to_time(ages[0])
+        ).sum()
+        assert row.expected_repeat_purchases == pytest.approx(expected, rel=1e-6), row.period_number
+    backtest = demo_build.table("clv_backtest").set_index(["model", "metric"]).value
+    assert mart[mart.is_holdout].actual_repeat_purchases.sum() == backtest[("bg_nbd_gamma_gamma", "actual_purchases")]
+    assert mart.is_holdout.sum() == 6
+
+
 def simulate_raw_orders(folder, n=5000, r=0.25, alpha=4.0, a=0.8, b=2.5, p=6.0, q=4.0, gamma=15.0, seed=7):
     """Raw orders drawn from BG/NBD (weekly purchase rate lambda ~ Gamma(r, alpha), dropout p ~ Beta(a, b))
     and Gamma-Gamma spend (nu ~ Gamma(q, gamma), spend ~ Gamma(p, nu)); first purchases spread over 30 weeks."""

@@ -295,12 +295,44 @@ def predictive(report: Report) -> None:
         xaxis_title=f"recency: age at the last purchase ({unit}s)",
         yaxis_title="repeat purchases",
     )
+    tracking_rows = report.frame(
+        "select period_end, is_holdout, actual_repeat_purchases, expected_repeat_purchases, holdout_start_date,"
+        " as_of_date from clv_period_transactions order by period_end"
+    )
+    tracking = go.Figure()
+    tracking.add_scatter(
+        x=tracking_rows.period_end, y=tracking_rows.actual_repeat_purchases, name="actual", line_color="#264653"
+    )
+    tracking.add_scatter(
+        x=tracking_rows.period_end,
+        y=tracking_rows.expected_repeat_purchases,
+        name="expected (calibration fit)",
+        line_dash="dash",
+        line_color="#e76f51",
+    )
+    if len(tracking_rows):
+        tracking.add_vrect(
+            x0=tracking_rows.holdout_start_date.iloc[0],
+            x1=tracking_rows.as_of_date.iloc[0],
+            fillcolor="#8d99ae",
+            opacity=0.15,
+            line_width=0,
+            annotation_text="holdout",
+        )
+    tracking.update_layout(
+        title="Tracking: repeat purchases per month of the calibration customers, actual vs expected",
+        yaxis_title="repeat purchases",
+    )
     report.section(
         "Predictive diagnostics",
         "Fitted on the calibration period, compared with what the holdout brought: the predicted line should "
-        "follow the actual one at every frequency. In the matrix, red customers are likely gone.",
+        "follow the actual one at every frequency and month, also in the holdout. In the matrix, red customers "
+        "are likely gone.",
         "Predictive CLV",
-        report.figure_html(totals) + report.figure_html(by_frequency) + report.figure_html(heatmap),
+        report.figure_html(totals)
+        + report.figure_html(by_frequency)
+        + report.figure_html(tracking)
+        + report.figure_html(heatmap),
     )
 
 
