@@ -374,6 +374,23 @@ def test_degenerate_data_reports_not_converged_and_still_builds(tmp_path):
     assert result.read("select count(*) as n from segment_clv").n[0] > 0
 
 
+def test_a_single_order_builds_every_predictive_mart(tmp_path):
+    """One customer, one order on the as-of day: every age is 0 (the frequency/recency matrix has one cell)
+    and no customer is old enough for the backtest; the build passes and nothing is lost."""
+    write_table(
+        tmp_path / "raw",
+        "orders",
+        ["order_id", "customer_id", "ordered_at", "order_total"],
+        [["O1", "C1", "2024-05-05 10:00:00", "10.00"]],
+    )
+    result = build_ok("build", tmp_path, {"raw_data_dir": str(tmp_path / "raw")})
+    matrix = result.table("clv_frequency_recency")
+    assert list(zip(matrix.frequency, matrix.recency_step, matrix.customers, strict=True)) == [(0, 0, 1)]
+    assert result.table("clv_calibration_holdout").empty
+    assert result.table("clv_period_transactions").empty
+    assert (result.table("clv_backtest").customers == 0).all()
+
+
 def load_fitter():
     return load_model_module("models/intermediate/predictive/int_clv_models_fitted.py")
 

@@ -50,7 +50,12 @@ customer_cells as (
             when inputs.frequency >= {{ clv_var('diagnostic_max_frequency') }} then {{ clv_var('diagnostic_max_frequency') }}
             else inputs.frequency
         end as frequency,
-        cast(round(20 * inputs.recency / extent.customer_age) as {{ dbt.type_bigint() }}) as recency_step,
+        -- every customer bought on the as-of day only (age 0 everywhere): the one cell has recency 0
+        case
+            when extent.customer_age > 0
+                then cast(round(20 * inputs.recency / extent.customer_age) as {{ dbt.type_bigint() }})
+            else 0
+        end as recency_step,
         predictions.p_alive
     from inputs
     cross join extent
