@@ -22,3 +22,49 @@
         {%- endfor %}
     end
 {% endmacro %}
+
+
+{% macro clv_quadratic_form(vector, matrix) %}
+    {#-
+        v' M v: vector is a list of SQL expressions v_1 .. v_k, matrix the prefix of columns <matrix>_<i>_<j>
+        (1-based, symmetric): the delta-method variance of a prediction from its sensitivities to the
+        log-parameters and their covariance.
+    -#}
+    {%- set terms = [] -%}
+    {%- for i in range(vector | length) -%}
+        {%- for j in range(vector | length) -%}
+            {%- do terms.append(vector[i] ~ ' * ' ~ vector[j] ~ ' * ' ~ matrix ~ '_' ~ (i + 1) ~ '_' ~ (j + 1)) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    ({{ terms | join('\n        + ') }})
+{% endmacro %}
+
+
+{% macro clv_log_covariance_matrices(fitted) %}
+    {#-
+        One row per fit of int_clv_models_fitted (the relation `fitted`): the covariance of the BG/NBD
+        log-parameters as columns bg_nbd_covariance_<i>_<j> (i, j = 1 .. 4) and of the Gamma-Gamma ones as
+        gamma_gamma_covariance_<i>_<j> (1 .. 3).
+    -#}
+    select
+        {%- for model, size in [('bg_nbd', 4), ('gamma_gamma', 3)] %}
+            {%- for i in range(1, size + 1) %}
+                {%- for j in range(1, size + 1) %}
+                    max(
+                        case when model = '{{ model }}' and parameter_index = {{ i }} then log_covariance_{{ j }} end
+                    ) as {{ model }}_covariance_{{ i }}_{{ j }},
+                {%- endfor %}
+            {%- endfor %}
+        {%- endfor %}
+        fit
+    from {{ fitted }}
+    group by fit
+{% endmacro %}
+
+
+{% macro clv_numbered_columns(prefix, count) %}
+    {#- [prefix1, prefix2, .. prefix<count>]: the columns of a vector numbered from 1 (e.g. elasticities). -#}
+    {%- set columns = [] -%}
+    {%- for k in range(1, count + 1) -%}{%- do columns.append(prefix ~ k) -%}{%- endfor -%}
+    {{ return(columns) }}
+{% endmacro %}

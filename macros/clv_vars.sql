@@ -223,7 +223,16 @@
 
 
 {% macro clv_prediction_columns() %}
-    {#- The per-customer outputs of the predictive models that customer_clv and segment_clv publish. -#}
+    {#- The per-customer outputs of the predictive models that customer_clv publishes. -#}
     {{ return(['p_alive', 'expected_purchases_30d', 'expected_purchases_90d', 'expected_purchases_365d',
-               'expected_purchases_horizon', 'expected_spend_per_purchase', 'predicted_clv']) }}
+               'expected_purchases_365d_lower_90', 'expected_purchases_365d_upper_90',
+               'expected_purchases_horizon', 'expected_spend_per_purchase', 'predicted_clv',
+               'predicted_clv_lower_90', 'predicted_clv_upper_90']) }}
+{% endmacro %}
+
+
+{% macro clv_segment_prediction_columns() %}
+    {#- The per-segment outputs of the predictive models that segment_clv publishes. -#}
+    {{ return(['predicted_clv_per_customer', 'predicted_clv_per_customer_lower_90',
+               'predicted_clv_per_customer_upper_90', 'predicted_clv_total']) }}
 {% endmacro %}

@@ -1,51 +1,35 @@
--- Grain: segment_dimension x segment_value. The predicted CLV per customer and in total of each segment
--- (docs/definitions.md, "Predictive CLV"), from int_customers_forecasted over the segment membership of
--- clv_customer_segments; null for a segment where a customer has no prediction. No rows with
--- enable_predictive false.
+-- Grain: segment_dimension x segment_value. The predictions segment_clv publishes per segment: the predictive
+-- branch's int_segments_predicted (predicted CLV per customer with its 90% interval, and in total), or, with
+-- enable_predictive false, a typed relation without rows. The heuristic line never reads it: only marts do.
 with
 
-customers as (
+predicted as (
 
-    select * from {{ ref('int_customers_summarised') }}
-    {%- if not clv_var('enable_predictive') %}
-        -- the predictive models are disabled: nothing to aggregate
+    {%- if clv_var('enable_predictive') %}
+        select * from {{ ref('int_segments_predicted') }}
+    {%- else %}
+        -- the predictive models are disabled (enable_predictive = false): no predictions
+        select
+            {%- for column in clv_segment_prediction_columns() %}
+                cast(null as {{ clv_type_double() }}) as {{ column }},
+            {%- endfor %}
+            cast(null as {{ dbt.type_string() }}) as segment_dimension,
+            cast(null as {{ dbt.type_string() }}) as segment_value
+        {{ clv_empty_from() }}
         where 1 = 0
     {%- endif %}
-
-),
-
-predictions as (
-
-    select * from {{ ref('int_customers_forecasted') }}
-
-),
-
-customers_predicted as (
-
-    select
-        customers.*,
-        predictions.predicted_clv
-    from customers
-    left join predictions
-        on customers.customer_id = predictions.customer_id
-
-),
-
-customer_segments as (
-
-    {{ clv_customer_segments('customers_predicted') }}
 
 ),
 
 final as (
 
     select
+        {%- for column in clv_segment_prediction_columns() %}
+            {{ column }},
+        {%- endfor %}
         segment_dimension,
-        segment_value,
-        case when count(predicted_clv) = count(*) then avg(predicted_clv) end as predicted_clv_per_customer,
-        case when count(predicted_clv) = count(*) then sum(predicted_clv) end as predicted_clv_total
-    from customer_segments
-    group by segment_dimension, segment_value
+        segment_value
+    from predicted
 
 )
 

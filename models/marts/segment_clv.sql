@@ -193,6 +193,8 @@ final as (
     select
         heuristic.*,
         predictions.predicted_clv_per_customer,
+        predictions.predicted_clv_per_customer_lower_90,
+        predictions.predicted_clv_per_customer_upper_90,
         predictions.predicted_clv_total
     from heuristic
     left join predictions

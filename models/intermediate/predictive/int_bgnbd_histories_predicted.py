@@ -9,6 +9,7 @@ import pandas as pd
 from scipy.special import expit, hyp2f1
 
 DAYS_PER_MONTH = 365.25 / 12
+ELASTICITY_STEP = 1e-5  # forward differences in the log-parameters (error ~ the step: 1e-5 of an elasticity)
 
 
 def distinct_pairs(frequency, age):
@@ -87,6 +88,21 @@ def discounted_purchases(bg, horizon_years, annual_discount, unit_days, frequenc
     return _customer_factor(bg, frequency, recency, age) * discounted[inverse]
 
 
+def elasticities(prediction, params):
+    """d ln(prediction) / d ln(theta_k) for k = 1 .. 4 (r, alpha, a, b): forward differences of
+    prediction(params) -> array in the log-parameters. With the fit's covariance of the log-parameters they
+    give the delta-method variance of ln(prediction) (int_customers_predicted)."""
+    log_params = np.log(np.asarray(params, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        base = np.log(prediction(params))
+        columns = []
+        for k in range(len(log_params)):
+            shifted = log_params.copy()
+            shifted[k] += ELASTICITY_STEP
+            columns.append((np.log(prediction(tuple(np.exp(shifted)))) - base) / ELASTICITY_STEP)
+    return columns
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     # the customers' histories and the frequency/recency grid's, once each (a history's predictions depend
@@ -127,11 +143,19 @@ def model(dbt, session):
             out[f"expected_purchases_{label}"] = (
                 expected_purchases(bg, days / unit_days, f, tx, age, pairs) if bg else nulls
             )
-        out["discounted_purchases_horizon"] = (
-            discounted_purchases(bg, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs)
-            if bg
-            else nulls
-        )
+
+        def discounted(params, f=f, tx=tx, age=age, pairs=pairs):
+            return discounted_purchases(
+                params, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs
+            )
+
+        def next_year(params, f=f, tx=tx, age=age, pairs=pairs):
+            return expected_purchases(params, 365 / unit_days, f, tx, age, pairs)
+
+        out["discounted_purchases_horizon"] = discounted(bg) if bg else nulls
+        for label, prediction in (("discounted_purchases", discounted), ("expected_purchases_365d", next_year)):
+            for k, column in enumerate(elasticities(prediction, bg) if bg else [nulls] * 4, start=1):
+                out[f"{label}_elasticity_{k}"] = column
         outputs.append(out)
     columns = [
         "fit",
@@ -145,6 +169,11 @@ def model(dbt, session):
         "expected_purchases_horizon",
         "expected_purchases_holdout",
         "discounted_purchases_horizon",
+        *[
+            f"{label}_elasticity_{k}"
+            for label in ("discounted_purchases", "expected_purchases_365d")
+            for k in range(1, 5)
+        ],
     ]
     result = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=columns)
     for column in columns[1:]:

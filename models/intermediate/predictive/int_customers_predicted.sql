@@ -1,7 +1,9 @@
 -- Grain: fit x customer_id. The BG/NBD predictions of the customer's history (int_bgnbd_histories_predicted),
 -- the Gamma-Gamma expected spend per purchase, and the predicted CLV: the monthly-discounted expected
 -- purchases over the horizon x expected spend x the customer's gross margin (default_gross_margin if
--- unknown). Null where a fit did not converge.
+-- unknown); with 90% intervals from the fits' parameter uncertainty (delta method on the log scale:
+-- docs/definitions.md, "Predictive CLV"). Null where a fit did not converge.
+{%- set z_90 = 1.6448536269514722 %}
 with
 
 inputs as (
@@ -22,6 +24,12 @@ parameters as (
 
 ),
 
+fitted as (
+
+    select * from {{ ref('int_clv_models_fitted') }}
+
+),
+
 gamma_gamma as (
 
     select
@@ -29,9 +37,15 @@ gamma_gamma as (
         max(case when parameter = 'p' then value end) as p,
         max(case when parameter = 'q' then value end) as q,
         max(case when parameter = 'gamma' then value end) as gamma
-    from {{ ref('int_clv_models_fitted') }}
+    from fitted
     where model = 'gamma_gamma' and is_converged
     group by fit
+
+),
+
+covariances as (
+
+    {{ clv_log_covariance_matrices('fitted') }}
 
 ),
 
@@ -46,6 +60,7 @@ weighted as (
         inputs.customer_age,
         coalesce(inputs.monetary_value, 0) as monetary_value,
         coalesce(inputs.gross_margin, parameters.default_gross_margin) as gross_margin,
+        gamma_gamma.q,
         gamma_gamma.gamma * gamma_gamma.p / (gamma_gamma.q - 1) as population_spend,
         gamma_gamma.p * inputs.frequency / (gamma_gamma.p * inputs.frequency + gamma_gamma.q - 1) as customer_weight
     from inputs
@@ -59,32 +74,104 @@ spend as (
 
     select
         *,
-        (1 - customer_weight) * population_spend + customer_weight * monetary_value as expected_spend_per_purchase
+        (1 - customer_weight) * population_spend + customer_weight * monetary_value as expected_spend_per_purchase,
+        -- d spend / d ln p; d spend / d ln q is -q / (q - 1) times it, d spend / d ln gamma the population part
+        (1 - customer_weight) * population_spend
+        + customer_weight * (1 - customer_weight) * (monetary_value - population_spend) as spend_slope_p
     from weighted
 
 ),
 
-final as (
+elasticities as (
+
+    -- d ln(spend) / d ln(p, q, gamma)
+    select
+        *,
+        spend_slope_p / nullif(expected_spend_per_purchase, 0) as spend_elasticity_1,
+        -q / (q - 1) * spend_slope_p / nullif(expected_spend_per_purchase, 0) as spend_elasticity_2,
+        (1 - customer_weight) * population_spend / nullif(expected_spend_per_purchase, 0) as spend_elasticity_3
+    from spend
+
+),
+
+predicted as (
 
     select
-        spend.fit,
-        spend.customer_id,
+        elasticities.fit,
+        elasticities.customer_id,
         histories.p_alive,
         histories.expected_purchases_30d,
         histories.expected_purchases_90d,
         histories.expected_purchases_365d,
         histories.expected_purchases_horizon,
         histories.expected_purchases_holdout,
-        spend.expected_spend_per_purchase,
-        histories.discounted_purchases_horizon * spend.expected_spend_per_purchase * spend.gross_margin as predicted_clv,
-        histories.expected_purchases_holdout * spend.expected_spend_per_purchase as predicted_holdout_revenue
-    from spend
+        elasticities.expected_spend_per_purchase,
+        histories.discounted_purchases_horizon * elasticities.expected_spend_per_purchase * elasticities.gross_margin
+            as predicted_clv,
+        histories.expected_purchases_holdout * elasticities.expected_spend_per_purchase as predicted_holdout_revenue,
+        {%- for k in range(1, 5) %}
+            histories.discounted_purchases_elasticity_{{ k }} as clv_elasticity_bg_{{ k }},
+        {%- endfor %}
+        {%- for k in range(1, 4) %}
+            elasticities.spend_elasticity_{{ k }} as clv_elasticity_gg_{{ k }},
+        {%- endfor %}
+        {{ clv_quadratic_form(
+            clv_numbered_columns('histories.expected_purchases_365d_elasticity_', 4),
+            'covariances.bg_nbd_covariance'
+        ) }} as expected_purchases_365d_log_variance,
+        {{ clv_quadratic_form(
+            clv_numbered_columns('histories.discounted_purchases_elasticity_', 4),
+            'covariances.bg_nbd_covariance'
+        ) }}
+        + {{ clv_quadratic_form(
+            clv_numbered_columns('elasticities.spend_elasticity_', 3),
+            'covariances.gamma_gamma_covariance'
+        ) }} as predicted_clv_log_variance
+    from elasticities
     inner join histories
         on
-            spend.fit = histories.fit
-            and spend.frequency = histories.frequency
-            and spend.recency = histories.recency
-            and spend.customer_age = histories.customer_age
+            elasticities.fit = histories.fit
+            and elasticities.frequency = histories.frequency
+            and elasticities.recency = histories.recency
+            and elasticities.customer_age = histories.customer_age
+    left join covariances
+        on elasticities.fit = covariances.fit
+
+),
+
+final as (
+
+    select
+        fit,
+        customer_id,
+        p_alive,
+        expected_purchases_30d,
+        expected_purchases_90d,
+        expected_purchases_365d,
+        expected_purchases_365d * exp(-{{ z_90 }} * sqrt(expected_purchases_365d_log_variance))
+            as expected_purchases_365d_lower_90,
+        expected_purchases_365d * exp({{ z_90 }} * sqrt(expected_purchases_365d_log_variance))
+            as expected_purchases_365d_upper_90,
+        expected_purchases_horizon,
+        expected_purchases_holdout,
+        expected_spend_per_purchase,
+        predicted_clv,
+        -- a customer with a negative gross margin has a negative CLV: its interval runs the other way
+        predicted_clv * exp(
+            case when predicted_clv < 0 then 1 else -1 end * {{ z_90 }} * sqrt(predicted_clv_log_variance)
+        ) as predicted_clv_lower_90,
+        predicted_clv * exp(
+            case when predicted_clv < 0 then -1 else 1 end * {{ z_90 }} * sqrt(predicted_clv_log_variance)
+        ) as predicted_clv_upper_90,
+        -- d predicted_clv / d ln(parameter), which segment intervals sum over their customers
+        {%- for k in range(1, 5) %}
+            predicted_clv * clv_elasticity_bg_{{ k }} as predicted_clv_sensitivity_bg_{{ k }},
+        {%- endfor %}
+        {%- for k in range(1, 4) %}
+            predicted_clv * clv_elasticity_gg_{{ k }} as predicted_clv_sensitivity_gg_{{ k }},
+        {%- endfor %}
+        predicted_holdout_revenue
+    from predicted
 
 )
 
