@@ -68,3 +68,15 @@
     {%- for k in range(1, count + 1) -%}{%- do columns.append(prefix ~ k) -%}{%- endfor -%}
     {{ return(columns) }}
 {% endmacro %}
+
+
+{% macro clv_interval_90(value, log_variance, side) %}
+    {#-
+        An end (side 'lower' or 'upper') of the 90% interval of a prediction from the variance of its logarithm:
+        value x exp(-+1.645 sd), reversed for a negative value (a customer or segment that loses money).
+    -#}
+    {%- set sign = '-1' if side == 'lower' else '1' -%}
+    {{ value }} * exp(
+        case when {{ value }} < 0 then -({{ sign }}) else {{ sign }} end * 1.6448536269514722 * sqrt({{ log_variance }})
+    )
+{% endmacro %}

@@ -234,5 +234,6 @@
 {% macro clv_segment_prediction_columns() %}
     {#- The per-segment outputs of the predictive models that segment_clv publishes. -#}
     {{ return(['predicted_clv_per_customer', 'predicted_clv_per_customer_lower_90',
-               'predicted_clv_per_customer_upper_90', 'predicted_clv_total']) }}
+               'predicted_clv_per_customer_upper_90', 'predicted_clv_total', 'predicted_ltv_per_new_customer',
+               'predicted_ltv_per_new_customer_lower_90', 'predicted_ltv_per_new_customer_upper_90']) }}
 {% endmacro %}

@@ -25,3 +25,14 @@
             and {{ day }} >= {{ fx_rates }}.rate_date
             and {{ day }} < {{ fx_rates }}.next_rate_date
 {%- endmacro %}
+
+
+{% macro clv_ltv_cac_health(ltv, cac) %}
+    {#- The LTV/CAC health label (docs/definitions.md, "Segment CLV"): the heuristic's and the predictive one's. -#}
+    case
+        when {{ cac }} is null or {{ ltv }} is null then 'unknown'
+        when {{ ltv }} >= 3 * {{ cac }} then 'healthy'
+        when {{ ltv }} >= {{ cac }} then 'marginal'
+        else 'unprofitable'
+    end
+{% endmacro %}

@@ -150,7 +150,7 @@ def test_demo_predictions_match_lifetimes_formulas(demo_build, demo_summary):
 Z_90 = norm.ppf(0.95)
 
 
-def test_demo_prediction_intervals_equal_a_numerical_delta_method(demo_build, demo_summary):
+def test_demo_prediction_intervals_equal_a_numerical_delta_method(demo_build, demo_summary, demo_reference):
     """The 90% intervals recomputed from lifetimes' prediction formulas: each customer's predicted CLV (and
     expected purchases in 365 days) as a function of the seven log-parameters, differentiated numerically,
     with the published covariance (checked against autograd above), on the log scale; a segment's
@@ -208,6 +208,10 @@ def test_demo_prediction_intervals_equal_a_numerical_delta_method(demo_build, de
         np.testing.assert_allclose(mart[f"{name}_upper_90"], np.maximum(*ends), rtol=1e-4, err_msg=name)
     segments = demo_build.read("select * from segment_clv").set_index(["segment_dimension", "segment_value"])
     channels = mart.acquisition_channel.to_numpy()
+    purchases = demo_reference["purchases"]
+    as_of = pd.Timestamp(demo_reference["as_of_date"])
+    profit = purchases.groupby("customer_id").gross_profit.sum().loc[s.customer_id].to_numpy()
+    first_purchase = purchases.groupby("customer_id").order_date.min().loc[s.customer_id].to_numpy()
     for key, members in [(("all", "all"), np.ones(len(s), bool))] + [
         (("acquisition_channel", channel), channels == channel) for channel in np.unique(channels)
     ]:
@@ -217,6 +221,25 @@ def test_demo_prediction_intervals_equal_a_numerical_delta_method(demo_build, de
         assert row.predicted_clv_per_customer == pytest.approx(mean, rel=1e-6), key
         assert row.predicted_clv_per_customer_lower_90 == pytest.approx(mean * np.exp(-Z_90 * sd), rel=1e-4), key
         assert row.predicted_clv_per_customer_upper_90 == pytest.approx(mean * np.exp(Z_90 * sd), rel=1e-4), key
+        # the predictive LTV of the customers acquired in W: gross profit to date + predicted CLV, vs CAC
+        new = members & (first_purchase > as_of - pd.DateOffset(months=12))
+        known, future, gradient = profit[new].mean(), clv[new].mean(), gradients[0][new].mean(axis=0)
+        sd = np.sqrt(gradient @ sigma @ gradient) / abs(future)
+        assert row.predicted_ltv_per_new_customer == pytest.approx(known + future, rel=1e-6), key
+        assert row.predicted_ltv_per_new_customer_lower_90 == pytest.approx(
+            known + future * np.exp(-Z_90 * sd), rel=1e-4
+        ), key
+        assert row.predicted_ltv_per_new_customer_upper_90 == pytest.approx(
+            known + future * np.exp(Z_90 * sd), rel=1e-4
+        ), key
+        ltv, cac = known + future, row.cac
+        if pd.isna(cac):
+            assert pd.isna(row.predicted_ltv_to_cac_ratio) and row.predicted_ltv_cac_health == "unknown", key
+        else:
+            if cac > 0:
+                assert row.predicted_ltv_to_cac_ratio == pytest.approx(ltv / cac, rel=1e-6), key
+            health = "healthy" if ltv >= 3 * cac else "marginal" if ltv >= cac else "unprofitable"
+            assert row.predicted_ltv_cac_health == health, key
 
 
 def test_segment_predicted_clv_is_the_mean_of_its_customers(demo_build):

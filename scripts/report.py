@@ -100,16 +100,32 @@ def headline(report: Report) -> None:
 
 def segments_vs_cac(report: Report) -> None:
     channels = report.frame(
-        "select segment_value as channel, clv_discounted, cac, ltv_cac_health from segment_clv"
-        " where segment_dimension = 'acquisition_channel' order by clv_discounted desc"
+        "select segment_value as channel, clv_discounted, cac, ltv_cac_health, predicted_ltv_per_new_customer,"
+        " predicted_ltv_per_new_customer_lower_90, predicted_ltv_per_new_customer_upper_90, predicted_ltv_cac_health"
+        " from segment_clv where segment_dimension = 'acquisition_channel' order by clv_discounted desc"
     )
     figure = go.Figure()
     figure.add_bar(
         x=channels.channel,
         y=channels.clv_discounted,
-        name="discounted CLV",
+        name="discounted CLV (heuristic)",
         marker_color=[HEALTH_COLOURS.get(health, "#8d99ae") for health in channels.ltv_cac_health],
     )
+    if channels.predicted_ltv_per_new_customer.notna().any():
+        figure.add_bar(
+            x=channels.channel,
+            y=channels.predicted_ltv_per_new_customer,
+            name="predicted LTV of a new customer (BG/NBD, 90% interval)",
+            marker_color=[HEALTH_COLOURS.get(health, "#8d99ae") for health in channels.predicted_ltv_cac_health],
+            marker_pattern_shape="/",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": channels.predicted_ltv_per_new_customer_upper_90 - channels.predicted_ltv_per_new_customer,
+                "arrayminus": channels.predicted_ltv_per_new_customer
+                - channels.predicted_ltv_per_new_customer_lower_90,
+            },
+        )
     figure.add_scatter(
         x=channels.channel,
         y=channels.cac,
@@ -117,10 +133,14 @@ def segments_vs_cac(report: Report) -> None:
         name="CAC",
         marker={"symbol": "line-ew", "size": 46, "line": {"width": 4, "color": "#222222"}},
     )
-    figure.update_layout(title="Discounted CLV (bars, coloured by health) and CAC (marks) by acquisition channel")
+    figure.update_layout(
+        title="CLV (bars, coloured by LTV/CAC health) and CAC (marks) by acquisition channel", barmode="group"
+    )
     report.section(
         "Segment CLV vs CAC",
-        "A channel pays back where its bar rises above its CAC mark; green is at least 3x.",
+        "A channel pays back where its bars rise above its CAC mark; green is at least 3x. Plain bars are the "
+        "heuristic's discounted CLV, hatched ones what the BG/NBD model predicts a customer acquired in the "
+        "window is worth.",
         "Segment CLV",
         report.figure_html(figure),
     )

@@ -178,12 +178,7 @@ heuristic as (
         cac < clv_discounted as is_cac_below_ltv,
         clv_discounted - cac as clv_net_of_cac,
         cac / nullif(annual_margin / 12, 0) as cac_payback_months,
-        case
-            when cac is null or clv_discounted is null then 'unknown'
-            when clv_discounted >= 3 * cac then 'healthy'
-            when clv_discounted >= cac then 'marginal'
-            else 'unprofitable'
-        end as ltv_cac_health
+        {{ clv_ltv_cac_health('clv_discounted', 'cac') }} as ltv_cac_health
     from valued
 
 ),
@@ -195,7 +190,13 @@ final as (
         predictions.predicted_clv_per_customer,
         predictions.predicted_clv_per_customer_lower_90,
         predictions.predicted_clv_per_customer_upper_90,
-        predictions.predicted_clv_total
+        predictions.predicted_clv_total,
+        predictions.predicted_ltv_per_new_customer,
+        predictions.predicted_ltv_per_new_customer_lower_90,
+        predictions.predicted_ltv_per_new_customer_upper_90,
+        predictions.predicted_ltv_per_new_customer / nullif(heuristic.cac, 0) as predicted_ltv_to_cac_ratio,
+        {{ clv_ltv_cac_health('predictions.predicted_ltv_per_new_customer', 'heuristic.cac') }}
+            as predicted_ltv_cac_health
     from heuristic
     left join predictions
         on

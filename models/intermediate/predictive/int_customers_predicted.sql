@@ -3,7 +3,6 @@
 -- purchases over the horizon x expected spend x the customer's gross margin (default_gross_margin if
 -- unknown); with 90% intervals from the fits' parameter uncertainty (delta method on the log scale:
 -- docs/definitions.md, "Predictive CLV"). Null where a fit did not converge.
-{%- set z_90 = 1.6448536269514722 %}
 with
 
 inputs as (
@@ -148,21 +147,16 @@ final as (
         expected_purchases_30d,
         expected_purchases_90d,
         expected_purchases_365d,
-        expected_purchases_365d * exp(-{{ z_90 }} * sqrt(expected_purchases_365d_log_variance))
+        {{ clv_interval_90('expected_purchases_365d', 'expected_purchases_365d_log_variance', 'lower') }}
             as expected_purchases_365d_lower_90,
-        expected_purchases_365d * exp({{ z_90 }} * sqrt(expected_purchases_365d_log_variance))
+        {{ clv_interval_90('expected_purchases_365d', 'expected_purchases_365d_log_variance', 'upper') }}
             as expected_purchases_365d_upper_90,
         expected_purchases_horizon,
         expected_purchases_holdout,
         expected_spend_per_purchase,
         predicted_clv,
-        -- a customer with a negative gross margin has a negative CLV: its interval runs the other way
-        predicted_clv * exp(
-            case when predicted_clv < 0 then 1 else -1 end * {{ z_90 }} * sqrt(predicted_clv_log_variance)
-        ) as predicted_clv_lower_90,
-        predicted_clv * exp(
-            case when predicted_clv < 0 then -1 else 1 end * {{ z_90 }} * sqrt(predicted_clv_log_variance)
-        ) as predicted_clv_upper_90,
+        {{ clv_interval_90('predicted_clv', 'predicted_clv_log_variance', 'lower') }} as predicted_clv_lower_90,
+        {{ clv_interval_90('predicted_clv', 'predicted_clv_log_variance', 'upper') }} as predicted_clv_upper_90,
         -- d predicted_clv / d ln(parameter), which segment intervals sum over their customers
         {%- for k in range(1, 5) %}
             predicted_clv * clv_elasticity_bg_{{ k }} as predicted_clv_sensitivity_bg_{{ k }},

@@ -2,8 +2,9 @@
 -- (docs/definitions.md, "Predictive CLV") over the segment membership of clv_customer_segments, with a 90%
 -- interval of the per-customer mean from the fits' parameter uncertainty: the mean's sensitivity to each
 -- log-parameter is the mean of its customers' (int_customers_predicted), its log variance the quadratic form
--- with the covariance. Null for a segment where a customer has no prediction.
-{%- set z_90 = 1.6448536269514722 %}
+-- with the covariance. Beside it, the predicted LTV of a customer acquired in W (the gross profit they made
+-- since, plus their predicted CLV), for the predictive LTV/CAC. Null for a segment where a customer has no
+-- prediction.
 with
 
 customers as (
@@ -57,16 +58,24 @@ customer_segments as (
 
 segments as (
 
+    -- the means over all of a segment's customers, and over those acquired in W (prefix new_)
     select
         segment_dimension,
         segment_value,
-        {%- for k in range(1, 5) %}
-            avg(predicted_clv_sensitivity_bg_{{ k }}) as sensitivity_bg_{{ k }},
+        {%- for prefix, condition in [('', 'true'), ('new_', 'is_new_in_window')] %}
+            {%- for model, size in [('bg', 4), ('gg', 3)] %}
+                {%- for k in range(1, size + 1) %}
+                    avg(case when {{ condition }} then predicted_clv_sensitivity_{{ model }}_{{ k }} end)
+                        as {{ prefix }}sensitivity_{{ model }}_{{ k }},
+                {%- endfor %}
+            {%- endfor %}
+            case
+                when count(case when {{ condition }} then predicted_clv end)
+                    = count(case when {{ condition }} then 1 end)
+                    then avg(case when {{ condition }} then predicted_clv end)
+            end as {{ prefix }}predicted_clv,
         {%- endfor %}
-        {%- for k in range(1, 4) %}
-            avg(predicted_clv_sensitivity_gg_{{ k }}) as sensitivity_gg_{{ k }},
-        {%- endfor %}
-        case when count(predicted_clv) = count(*) then avg(predicted_clv) end as predicted_clv_per_customer,
+        avg(case when is_new_in_window then gross_profit end) as new_gross_profit,
         case when count(predicted_clv) = count(*) then sum(predicted_clv) end as predicted_clv_total
     from customer_segments
     group by segment_dimension, segment_value
@@ -76,18 +85,22 @@ segments as (
 variances as (
 
     select
-        segments.segment_dimension,
-        segments.segment_value,
-        segments.predicted_clv_per_customer,
-        segments.predicted_clv_total,
-        (
-            {{ clv_quadratic_form(
-                clv_numbered_columns('segments.sensitivity_bg_', 4), 'covariances.bg_nbd_covariance'
-            ) }}
-            + {{ clv_quadratic_form(
-                clv_numbered_columns('segments.sensitivity_gg_', 3), 'covariances.gamma_gamma_covariance'
-            ) }}
-        ) / nullif(segments.predicted_clv_per_customer * segments.predicted_clv_per_customer, 0) as log_variance
+        segments.*,
+        {%- for prefix in ['', 'new_'] %}
+            {%- set mean = 'segments.' ~ prefix ~ 'predicted_clv' %}
+            (
+                {{ clv_quadratic_form(
+                    clv_numbered_columns('segments.' ~ prefix ~ 'sensitivity_bg_', 4), 'covariances.bg_nbd_covariance'
+                ) }}
+                + {{ clv_quadratic_form(
+                    clv_numbered_columns('segments.' ~ prefix ~ 'sensitivity_gg_', 3),
+                    'covariances.gamma_gamma_covariance'
+                ) }}
+            )
+            / nullif({{ mean }} * {{ mean }}, 0)
+                as {{ prefix }}log_variance,
+        {%- endfor %}
+        segments.new_gross_profit + segments.new_predicted_clv as predicted_ltv_per_new_customer
     from segments
     cross join covariances
 
@@ -98,15 +111,16 @@ final as (
     select
         segment_dimension,
         segment_value,
-        predicted_clv_per_customer,
-        -- a segment that loses money has a negative CLV: its interval runs the other way
-        predicted_clv_per_customer * exp(
-            case when predicted_clv_per_customer < 0 then 1 else -1 end * {{ z_90 }} * sqrt(log_variance)
-        ) as predicted_clv_per_customer_lower_90,
-        predicted_clv_per_customer * exp(
-            case when predicted_clv_per_customer < 0 then -1 else 1 end * {{ z_90 }} * sqrt(log_variance)
-        ) as predicted_clv_per_customer_upper_90,
-        predicted_clv_total
+        predicted_clv as predicted_clv_per_customer,
+        {{ clv_interval_90('predicted_clv', 'log_variance', 'lower') }} as predicted_clv_per_customer_lower_90,
+        {{ clv_interval_90('predicted_clv', 'log_variance', 'upper') }} as predicted_clv_per_customer_upper_90,
+        predicted_clv_total,
+        predicted_ltv_per_new_customer,
+        -- the gross profit made since acquisition is known: only the predicted part has an interval
+        new_gross_profit + {{ clv_interval_90('new_predicted_clv', 'new_log_variance', 'lower') }}
+            as predicted_ltv_per_new_customer_lower_90,
+        new_gross_profit + {{ clv_interval_90('new_predicted_clv', 'new_log_variance', 'upper') }}
+            as predicted_ltv_per_new_customer_upper_90
     from variances
 
 )
