@@ -80,3 +80,12 @@
         case when {{ value }} < 0 then -({{ sign }}) else {{ sign }} end * 1.6448536269514722 * sqrt({{ log_variance }})
     )
 {% endmacro %}
+
+
+{% macro clv_diagnostic_frequency(frequency) %}
+    {#- A repeat-purchase count as a row of the predictive diagnostics: diagnostic_max_frequency and more in its row. -#}
+    case
+        when {{ frequency }} >= {{ clv_var('diagnostic_max_frequency') }} then {{ clv_var('diagnostic_max_frequency') }}
+        else {{ frequency }}
+    end
+{% endmacro %}

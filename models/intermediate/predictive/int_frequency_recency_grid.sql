@@ -17,12 +17,7 @@ extent as (
 
     select
         max(customer_age) as customer_age,
-        max(
-            case
-                when frequency >= {{ clv_var('diagnostic_max_frequency') }} then {{ clv_var('diagnostic_max_frequency') }}
-                else frequency
-            end
-        ) as max_frequency
+        max({{ clv_diagnostic_frequency('frequency') }}) as max_frequency
     from inputs
 
 ),

@@ -20,11 +20,7 @@ bucketed as (
 
     select
         model,
-        case
-            when calibration_frequency >= {{ clv_var('diagnostic_max_frequency') }}
-                then {{ clv_var('diagnostic_max_frequency') }}
-            else calibration_frequency
-        end as calibration_frequency,
+        {{ clv_diagnostic_frequency('calibration_frequency') }} as calibration_frequency,
         predicted_purchases,
         actual_purchases
     from backtested

@@ -46,10 +46,7 @@ extent as (
 customer_cells as (
 
     select
-        case
-            when inputs.frequency >= {{ clv_var('diagnostic_max_frequency') }} then {{ clv_var('diagnostic_max_frequency') }}
-            else inputs.frequency
-        end as frequency,
+        {{ clv_diagnostic_frequency('inputs.frequency') }} as frequency,
         -- every customer bought on the as-of day only (age 0 everywhere): the one cell has recency 0
         case
             when extent.customer_age > 0
