@@ -1,11 +1,14 @@
-"""Benchmark: fit BG/NBD + Gamma-Gamma on N simulated customers with the project's fitter (the code of
-models/intermediate/predictive/int_clv_models_fitted.py) and with lifetimes, side by side in one run.
+"""Benchmark: fit the purchase models (BG/NBD, MBG/NBD, Pareto/NBD) and Gamma-Gamma on N simulated customers
+with the project's fitter (the code of models/intermediate/predictive/int_clv_models_fitted.py), predict with
+the project's prediction code (int_bgnbd_histories_predicted.py: P(alive), expected purchases, the discounted
+horizon sum and its elasticities, per distinct history), and fit and predict BG/NBD and Gamma-Gamma with
+lifetimes, side by side in one run.
 
     .venv/bin/python -m bench.fit_benchmark --customers 1000000     (from the project root)
 
 Customers are drawn from known parameters (CDNOW-like: r=0.243, alpha=4.414, a=0.793, b=2.426 per week;
 Gamma-Gamma p=6.25, q=3.74, gamma=15.44) over daily data (times in days / 7), as real order data is.
-Reports wall times, the speed-up and the largest relative parameter difference.
+Reports wall times, the speed-ups and the largest relative parameter difference.
 """
 
 import argparse
@@ -16,6 +19,8 @@ import numpy as np
 from python_checks.project import load_model_module
 
 fitted = load_model_module("models/intermediate/predictive/int_clv_models_fitted.py")
+predicted = load_model_module("models/intermediate/predictive/int_bgnbd_histories_predicted.py")
+HORIZON_YEARS, DISCOUNT, UNIT_DAYS = 10, 0.10, 7.0
 
 
 def simulate(n, seed=11, r=0.243, alpha=4.414, a=0.793, b=2.426, p=6.25, q=3.74, gamma=15.44):
@@ -40,26 +45,55 @@ def simulate(n, seed=11, r=0.243, alpha=4.414, a=0.793, b=2.426, p=6.25, q=3.74,
     return x.astype(float), recency_days / 7, age_days / 7, monetary
 
 
+def timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def project_predictions(model, params, x, tx, t):
+    """What int_bgnbd_histories_predicted computes per distinct history for one model (the dbt model's
+    loop body): P(alive), expected purchases at five horizons, the discounted horizon sum, and the
+    elasticities of the discounted sum and of the 365-day expectation."""
+    pairs = predicted.distinct_pairs(x, t)
+    predicted.probability_alive(model, params, x, tx, t)
+    for days in (30, 90, 365, HORIZON_YEARS * 365.25, 180):
+        predicted.expected_purchases(model, params, days / UNIT_DAYS, x, tx, t, pairs)
+
+    def discounted(theta):
+        return predicted.discounted_purchases(model, theta, HORIZON_YEARS, DISCOUNT, UNIT_DAYS, x, tx, t, pairs)
+
+    def next_year(theta):
+        return predicted.expected_purchases(model, theta, 365 / UNIT_DAYS, x, tx, t, pairs)
+
+    discounted(params)
+    predicted.elasticities(discounted, params)
+    predicted.elasticities(next_year, params)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--skip-lifetimes", action="store_true")
     args = parser.parse_args()
     f, r, t, m = simulate(args.customers)
-    print(
-        f"customers: {args.customers:,}; repeat buyers: {(f > 0).sum():,}; "
-        f"distinct (x, t_x, T): {len(np.unique(np.column_stack([f, r, t]), axis=0)):,}"
-    )
+    (hx, htx, ht), weights = fitted.compress([f, r, t])
+    print(f"customers: {args.customers:,}; repeat buyers: {(f > 0).sum():,}; distinct (x, t_x, T): {len(hx):,}")
 
-    start = time.perf_counter()
-    ours_bg = fitted.fit_bgnbd(f, r, t)
-    ours_bg_s = time.perf_counter() - start
-    start = time.perf_counter()
-    ours_gg = fitted.fit_gamma_gamma(f, m)
-    ours_gg_s = time.perf_counter() - start
-    print(f"project  BG/NBD {ours_bg_s:8.2f} s  {np.round(ours_bg['params'], 4)}  converged={ours_bg['converged']}")
+    ours, fit_seconds, predict_seconds = {}, {}, {}
+    for model in fitted.PURCHASE_MODELS:
+        ours[model], fit_seconds[model] = timed(fitted.fit_purchase_model, model, f, r, t)
+        _, predict_seconds[model] = timed(project_predictions, model, ours[model]["params"], hx, htx, ht)
+        print(
+            f"project  {model:<10} fit {fit_seconds[model]:6.2f} s, predictions {predict_seconds[model]:6.2f} s"
+            f"  {np.round(ours[model]['params'], 4)}  converged={ours[model]['converged']}"
+        )
+    ours_gg, gg_seconds = timed(fitted.fit_gamma_gamma, f, m)
+    print(f"project  gamma_gamma fit {gg_seconds:6.2f} s  {np.round(ours_gg['params'], 4)}")
+    project_all = sum(fit_seconds.values()) + sum(predict_seconds.values()) + gg_seconds
     print(
-        f"project  Gamma-Gamma {ours_gg_s:8.2f} s  {np.round(ours_gg['params'], 4)}  converged={ours_gg['converged']}"
+        "project  all three purchase models + Gamma-Gamma, fits with standard errors and predictions: "
+        f"{project_all:.2f} s"
     )
     if args.skip_lifetimes:
         return
@@ -68,22 +102,28 @@ def main():
     warnings.filterwarnings("ignore")
     from lifetimes import BetaGeoFitter, GammaGammaFitter
 
-    start = time.perf_counter()
-    bg = BetaGeoFitter().fit(f, r, t)
-    lt_bg_s = time.perf_counter() - start
+    bg, lt_bg_s = timed(BetaGeoFitter().fit, f, r, t)
     repeat = f > 0
-    start = time.perf_counter()
-    gg = GammaGammaFitter().fit(f[repeat], m[repeat])
-    lt_gg_s = time.perf_counter() - start
+    gg, lt_gg_s = timed(GammaGammaFitter().fit, f[repeat], m[repeat])
+
+    def lifetimes_predictions():
+        bg.conditional_probability_alive(f, r, t)
+        for days in (30, 90, 365, HORIZON_YEARS * 365.25, 180):
+            bg.conditional_expected_number_of_purchases_up_to_time(days / UNIT_DAYS, f, r, t)
+
+    _, lt_predict_s = timed(lifetimes_predictions)
     theirs_bg = bg.params_[["r", "alpha", "a", "b"]].to_numpy()
     theirs_gg = gg.params_[["p", "q", "v"]].to_numpy()
-    print(f"lifetimes BG/NBD {lt_bg_s:8.2f} s  {np.round(theirs_bg, 4)}")
-    print(f"lifetimes Gamma-Gamma {lt_gg_s:8.2f} s  {np.round(theirs_gg, 4)}")
-    diff_bg = np.max(np.abs(np.array(ours_bg["params"]) / theirs_bg - 1))
+    print(f"lifetimes BG/NBD fit {lt_bg_s:8.2f} s  {np.round(theirs_bg, 4)}")
+    print(f"lifetimes Gamma-Gamma fit {lt_gg_s:8.2f} s  {np.round(theirs_gg, 4)}")
+    print(f"lifetimes BG/NBD P(alive) and 5 expected-purchase horizons per customer {lt_predict_s:8.2f} s")
+    diff_bg = np.max(np.abs(np.array(ours["bg_nbd"]["params"]) / theirs_bg - 1))
     diff_gg = np.max(np.abs(np.array(ours_gg["params"]) / theirs_gg - 1))
     print(
-        f"speed-up BG/NBD: {lt_bg_s / ours_bg_s:.1f}x; Gamma-Gamma: {lt_gg_s / ours_gg_s:.1f}x; "
-        f"both: {(lt_bg_s + lt_gg_s) / (ours_bg_s + ours_gg_s):.1f}x"
+        f"speed-up of the fits: BG/NBD {lt_bg_s / fit_seconds['bg_nbd']:.1f}x; "
+        f"Gamma-Gamma {lt_gg_s / gg_seconds:.1f}x; "
+        f"lifetimes' BG/NBD fit / the project's three purchase-model fits: "
+        f"{lt_bg_s / sum(fit_seconds.values()):.1f}x"
     )
     print(f"largest relative parameter difference: BG/NBD {diff_bg:.1e}, Gamma-Gamma {diff_gg:.1e}")
 

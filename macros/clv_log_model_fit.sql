@@ -1,6 +1,13 @@
 {% macro clv_log_model_fit(relation) %}
-    {#- After clv_model_parameters is built: say in the build log which fit did not converge and why. -#}
+    {#-
+        After clv_model_parameters is built: say in the build log which purchase model the predictions use
+        and why, and which fit did not converge and why.
+    -#}
     {%- if execute -%}
+        {%- set chosen = run_query("select distinct model, selection_reason from " ~ relation ~ " where is_selected") -%}
+        {%- for row in chosen.rows -%}
+            {{ log("CLV purchase model: " ~ row[0] ~ " (" ~ row[1] ~ ")", info=true) }}
+        {%- endfor -%}
         {%- set rows = run_query("select distinct fit, model, convergence_message from " ~ relation ~ " where not is_converged order by 1, 2") -%}
         {%- for row in rows.rows -%}
             {{ log("CLV predictive model " ~ row[1] ~ " (" ~ row[0] ~ " fit) did not converge: " ~ row[2] ~ ". Its predictions are null; the rest of the project is unaffected.", info=true) }}
@@ -42,17 +49,20 @@
 
 {% macro clv_log_covariance_matrices(fitted) %}
     {#-
-        One row per fit of int_clv_models_fitted (the relation `fitted`): the covariance of the BG/NBD
-        log-parameters as columns bg_nbd_covariance_<i>_<j> (i, j = 1 .. 4) and of the Gamma-Gamma ones as
-        gamma_gamma_covariance_<i>_<j> (1 .. 3).
+        One row per fit of int_clv_models_fitted (the relation `fitted`, restricted to the selected purchase
+        model and Gamma-Gamma): the covariance of the purchase model's log-parameters as columns
+        purchase_covariance_<i>_<j> (i, j = 1 .. 4) and of the Gamma-Gamma ones as gamma_gamma_covariance_<i>_<j>
+        (1 .. 3).
     -#}
     select
-        {%- for model, size in [('bg_nbd', 4), ('gamma_gamma', 3)] %}
+        {%- for role, condition, size in [
+            ('purchase', "model <> 'gamma_gamma'", 4), ('gamma_gamma', "model = 'gamma_gamma'", 3)
+        ] %}
             {%- for i in range(1, size + 1) %}
                 {%- for j in range(1, size + 1) %}
                     max(
-                        case when model = '{{ model }}' and parameter_index = {{ i }} then log_covariance_{{ j }} end
-                    ) as {{ model }}_covariance_{{ i }}_{{ j }},
+                        case when {{ condition }} and parameter_index = {{ i }} then log_covariance_{{ j }} end
+                    ) as {{ role }}_covariance_{{ i }}_{{ j }},
                 {%- endfor %}
             {%- endfor %}
         {%- endfor %}

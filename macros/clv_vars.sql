@@ -33,6 +33,8 @@
         'overdue_factor': {'default': 2.0, 'kind': 'number', 'min': 0, 'min_excluded': true,
                            'accepted': 'a number > 0 (e.g. 2.0)', 'doc': 'churn-risk threshold in average gaps'},
         'time_unit': {'default': 'week', 'kind': 'choice', 'choices': ['day', 'week'], 'doc': 'time unit of the BG/NBD model'},
+        'purchase_model': {'default': 'auto', 'kind': 'choice', 'choices': ['auto', 'bg_nbd', 'mbg_nbd', 'pareto_nbd'],
+                           'doc': 'purchase model of the predictions (auto: the best holdout error, ties to bg_nbd)'},
         'holdout_months': {'default': 6, 'kind': 'integer', 'min': 1, 'max': 120, 'doc': 'backtest holdout length'},
         'diagnostic_max_frequency': {'default': 7, 'kind': 'integer', 'min': 1, 'max': 1000,
                                      'doc': 'top repeat-purchase count of the predictive diagnostics (higher counts join its row)'},

@@ -556,6 +556,29 @@ def bgnbd_summary(purchases: pd.DataFrame, cutoff, unit_days: float = 7.0) -> pd
     return out.reset_index()
 
 
+def numerical_pareto_covariance(params, frequency, recency, age, step: float = 1e-3) -> np.ndarray:
+    """Pareto/NBD's covariance from lifetimes' likelihood (a test-only reference; lifetimes publishes no
+    Pareto/NBD standard errors and autograd cannot differentiate its 2F1): the Hessian of the total
+    log-likelihood in the log-parameters by second-order central differences of the function (four points
+    per pair), inverted, carried to the parameters (delta method)."""
+    from lifetimes import ParetoNBDFitter
+
+    theta = np.asarray(params, dtype=float)
+
+    def value(log_theta):
+        return ParetoNBDFitter._conditional_log_likelihood(np.exp(log_theta), frequency, recency, age).sum()
+
+    base, k = np.log(theta), len(theta)
+    information = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            ei, ej = np.eye(k)[i] * step, np.eye(k)[j] * step
+            information[i, j] = -(
+                value(base + ei + ej) - value(base + ei - ej) - value(base - ei + ej) + value(base - ei - ej)
+            ) / (4 * step * step)
+    return np.outer(theta, theta) * np.linalg.inv(information)
+
+
 def inventory_periods(inventory: pd.DataFrame, purchases: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, p in inventory.iterrows():

@@ -12,15 +12,16 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 import pytest
-from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 
 from python_checks import first_build_data as data
 from python_checks.compare import assert_matches, assert_reconciliation_matches
 from python_checks.datasets import only_orders
 from python_checks.project import PREDICTIVE, make_build
-from python_checks.reference import Config, bgnbd_summary, compute
+from python_checks.reference import Config, bgnbd_summary, compute, numerical_pareto_covariance
 
 DEMO = data.demo_copy
 CASES = {
@@ -45,6 +46,7 @@ CASES = {
     "margin_method_fixed": (DEMO, {"margin_method": "fixed", "default_gross_margin": 0.3}),
     "raw_schema_on_duckdb": (DEMO, {}),
     "cdnow_transaction_log": (data.cdnow, {"as_of_date": "1998-06-30", "holdout_months": 9}),
+    "purchase_model_pareto_nbd": (DEMO, {"purchase_model": "pareto_nbd"}),
 }
 REFERENCE_VARS = set(Config.__dataclass_fields__)
 
@@ -102,7 +104,8 @@ def test_first_build_passes_and_matches_the_reference(first_builds, name):
 
 def test_cdnow_calibration_fit_equals_the_published_parameters(first_builds):
     """Fader, Hardie & Lee (2005) on CDNOW's 39 + 39 weeks: r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4;
-    Gamma-Gamma (Fader, Hardie & Lee 2005b) p 6.25, q 3.74, gamma 15.44."""
+    Pareto/NBD (Fader, Hardie & Lee 2005, "RFM and CLV") r 0.553, alpha 10.578, s 0.606, beta 11.669,
+    LL -9595.0; Gamma-Gamma (Fader, Hardie & Lee 2005b) p 6.25, q 3.74, gamma 15.44."""
     result = first_builds["cdnow_transaction_log"]["result"]
     assert result.returncode == 0, result.output[-6000:]
     params = result.read(
@@ -115,6 +118,10 @@ def test_cdnow_calibration_fit_equals_the_published_parameters(first_builds):
         ("bg_nbd", "alpha"): 4.414,
         ("bg_nbd", "a"): 0.793,
         ("bg_nbd", "b"): 2.426,
+        ("pareto_nbd", "r"): 0.553,
+        ("pareto_nbd", "alpha"): 10.578,
+        ("pareto_nbd", "s"): 0.606,
+        ("pareto_nbd", "beta"): 11.669,
         ("gamma_gamma", "p"): 6.25,
         ("gamma_gamma", "q"): 3.74,
         ("gamma_gamma", "gamma"): 15.44,
@@ -125,14 +132,13 @@ def test_cdnow_calibration_fit_equals_the_published_parameters(first_builds):
     bg = params[params.model == "bg_nbd"]
     assert round(bg.log_likelihood.iloc[0], 1) == -9582.4
     assert bg.customers_used.iloc[0] == 2357
+    pareto = params[params.model == "pareto_nbd"]
+    assert round(pareto.log_likelihood.iloc[0], 1) == -9595.0
+    assert pareto.customers_used.iloc[0] == 2357
 
 
-def test_cdnow_standard_errors_equal_lifetimes(first_builds):
-    """The calibration fit's standard errors against lifetimes' fitters (a test-only reference) on the
-    39-week summary of the same raw orders file, to 1%."""
-    build = first_builds["cdnow_transaction_log"]
-    params = build["result"].read("select * from clv_model_parameters where fit = 'calibration'")
-    standard_errors = {(row.model, row.parameter): row.standard_error for row in params.itertuples()}
+def cdnow_calibration_summary(build):
+    """The 39-week calibration summary of the same raw orders file, computed independently in pandas."""
     orders = pd.read_csv(build["raw"] / "orders.csv", dtype=str)
     purchases = pd.DataFrame(
         {
@@ -142,11 +148,90 @@ def test_cdnow_standard_errors_equal_lifetimes(first_builds):
             "gross_profit": 0.0,
         }
     )
-    summary = bgnbd_summary(purchases, pd.Timestamp("1997-09-30"), 7.0)
+    return bgnbd_summary(purchases, pd.Timestamp("1997-09-30"), 7.0)
+
+
+def test_cdnow_mbgnbd_and_the_model_choice(first_builds):
+    """MBG/NBD on CDNOW against lifetimes' ModifiedBetaGeoFitter (parameters to 1e-3, log-likelihood to 0.01),
+    and the published choice: each purchase model's holdout error by lifetimes' formulas, the rule applied."""
+    build = first_builds["cdnow_transaction_log"]
+    params = build["result"].read("select * from clv_model_parameters where fit = 'calibration'")
+    values = {(row.model, row.parameter): row.value for row in params.itertuples()}
+    summary = cdnow_calibration_summary(build)
+    f, r, t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    mbg = ModifiedBetaGeoFitter().fit(f, r, t)
+    for name in ("r", "alpha", "a", "b"):
+        assert values[("mbg_nbd", name)] == pytest.approx(mbg.params_[name], rel=1e-3), name
+    mbg_ll = -mbg._negative_log_likelihood(np.log(mbg.params_.to_numpy()), f, r, t, np.ones(len(f)), 0.0) * len(f)
+    assert params[params.model == "mbg_nbd"].log_likelihood.iloc[0] == pytest.approx(mbg_ll, abs=0.01)
+    # the holdout: the calibration customers' purchase days after 1997-09-30, up to 1998-06-30
+    orders = pd.read_csv(build["raw"] / "orders.csv", dtype=str)
+    days = orders.assign(day=pd.to_datetime(orders.ordered_at))[["customer_id", "day"]].drop_duplicates()
+    holdout = days[(days.day > "1997-09-30") & days.customer_id.isin(summary.customer_id)]
+    horizon = (pd.Timestamp("1998-06-30") - pd.Timestamp("1997-09-30")).days / 7.0
+    errors = {}
+    for model, fitter, names in (
+        ("bg_nbd", BetaGeoFitter, ("r", "alpha", "a", "b")),
+        ("mbg_nbd", ModifiedBetaGeoFitter, ("r", "alpha", "a", "b")),
+        ("pareto_nbd", ParetoNBDFitter, ("r", "alpha", "s", "beta")),
+    ):
+        reference = fitter()
+        reference.params_ = pd.Series({name: values[(model, name)] for name in names})
+        predicted = reference.conditional_expected_number_of_purchases_up_to_time(horizon, f, r, t).sum()
+        errors[model] = predicted / len(holdout) - 1
+        published = params[params.model == model].holdout_relative_error.iloc[0]
+        assert published == pytest.approx(errors[model], rel=1e-6), model
+    best = min(errors, key=lambda model: abs(errors[model]))
+    chosen = "bg_nbd" if abs(errors["bg_nbd"]) <= abs(errors[best]) + 0.01 else best
+    selected = params[params.is_selected].model.unique()
+    assert list(selected) == [chosen], errors
+    print(f"\nCDNOW holdout errors: {errors}; chosen {chosen}: {params.selection_reason.dropna().iloc[0]}")
+    assert f"CLV purchase model: {chosen} (auto: " in build["result"].output
+
+
+def test_cdnow_standard_errors_equal_lifetimes(first_builds):
+    """The calibration fit's standard errors against lifetimes' fitters (a test-only reference) on the
+    39-week summary of the same raw orders file, to 1%."""
+    build = first_builds["cdnow_transaction_log"]
+    params = build["result"].read("select * from clv_model_parameters where fit = 'calibration'")
+    standard_errors = {(row.model, row.parameter): row.standard_error for row in params.itertuples()}
+    summary = cdnow_calibration_summary(build)
     bg = BetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
     repeat = summary[summary.frequency > 0]
     gg = GammaGammaFitter().fit(repeat.frequency, repeat.monetary_value)
+    mbg = ModifiedBetaGeoFitter().fit(summary.frequency, summary.recency, summary["T"])
     for name in ("r", "alpha", "a", "b"):
         assert standard_errors[("bg_nbd", name)] == pytest.approx(bg.standard_errors_[name], rel=0.01), name
+        assert standard_errors[("mbg_nbd", name)] == pytest.approx(mbg.standard_errors_[name], rel=0.01), name
     for name, theirs in (("p", "p"), ("q", "q"), ("gamma", "v")):
         assert standard_errors[("gamma_gamma", name)] == pytest.approx(gg.standard_errors_[theirs], rel=0.01), name
+    # Pareto/NBD: lifetimes has no standard errors; a numerical Hessian of its likelihood at the published fit
+    names = ["r", "alpha", "s", "beta"]
+    pareto = params[params.model == "pareto_nbd"].set_index("parameter").loc[names]
+    covariance = numerical_pareto_covariance(
+        pareto.value.to_numpy(), *(summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    )
+    np.testing.assert_allclose(pareto.standard_error, np.sqrt(np.diag(covariance)), rtol=1e-3)
+
+
+def test_a_named_purchase_model_is_used(first_builds):
+    """purchase_model: pareto_nbd: customer_clv publishes Pareto/NBD's predictions (lifetimes' formulas with the
+    published full fit), and the choice says it was set."""
+    result = first_builds["purchase_model_pareto_nbd"]["result"]
+    params = result.read("select * from clv_model_parameters where fit = 'full'")
+    assert set(params[params.is_selected].model) == {"pareto_nbd"}
+    assert set(params.selection_reason.dropna()) == {"purchase_model is set to pareto_nbd"}
+    reference = ParetoNBDFitter()
+    reference.params_ = pd.Series(
+        {row.parameter: row.value for row in params[params.model == "pareto_nbd"].itertuples()}
+    )
+    reference_build = compute(first_builds["purchase_model_pareto_nbd"]["raw"], Config())
+    summary = bgnbd_summary(reference_build["purchases"], reference_build["as_of_date"], 7.0)
+    customers = result.table("customer_clv").set_index("customer_id").loc[summary.customer_id]
+    f, r, t = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    np.testing.assert_allclose(customers.p_alive, reference.conditional_probability_alive(f, r, t), rtol=1e-9)
+    np.testing.assert_allclose(
+        customers.expected_purchases_365d,
+        reference.conditional_expected_number_of_purchases_up_to_time(365 / 7.0, f, r, t),
+        rtol=1e-9,
+    )

@@ -115,7 +115,7 @@ def segments_vs_cac(report: Report) -> None:
         figure.add_bar(
             x=channels.channel,
             y=channels.predicted_ltv_per_new_customer,
-            name="predicted LTV of a new customer (BG/NBD, 90% interval)",
+            name="predicted LTV of a new customer (predictive model, 90% interval)",
             marker_color=[HEALTH_COLOURS.get(health, "#8d99ae") for health in channels.predicted_ltv_cac_health],
             marker_pattern_shape="/",
             error_y={
@@ -139,8 +139,8 @@ def segments_vs_cac(report: Report) -> None:
     report.section(
         "Segment CLV vs CAC",
         "A channel pays back where its bars rise above its CAC mark; green is at least 3x. Plain bars are the "
-        "heuristic's discounted CLV, hatched ones what the BG/NBD model predicts a customer acquired in the "
-        "window is worth.",
+        "heuristic's discounted CLV, hatched ones what the predictive model (the selected purchase model with "
+        "Gamma-Gamma) predicts a customer acquired in the window is worth.",
         "Segment CLV",
         report.figure_html(figure),
     )
@@ -230,7 +230,8 @@ def churn_risk(report: Report) -> None:
         figure.add_histogram(x=alive, nbinsx=20, name="P(alive)", row=1, col=2)
     report.section(
         "Churn risk",
-        "Customers past their usual gap (overdue), and how likely the BG/NBD model thinks customers are still active.",
+        "Customers past their usual gap (overdue), and how likely the predictive model thinks customers are "
+        "still active.",
         "Customer-level CLV",
         report.figure_html(figure),
     )
@@ -288,9 +289,32 @@ def predictive(report: Report) -> None:
         xaxis_title="repeat purchases in the calibration period",
         yaxis_title="holdout purchases per customer",
     )
+    choice = report.frame(
+        "select model, max(log_likelihood) as log_likelihood, max(aic) as aic, max(bic) as bic,"
+        " max(holdout_relative_error) as holdout_relative_error, bool_or(is_selected) as is_selected,"
+        " max(selection_reason) as selection_reason from clv_model_parameters"
+        " where fit = 'calibration' and model <> 'gamma_gamma' group by model order by model"
+    )
+    selected = choice[choice.is_selected]
+    chosen = selected.model.iloc[0] if len(selected) else "bg_nbd"
+    reason = selected.selection_reason.iloc[0] if len(selected) else ""
+    models = go.Figure(
+        go.Bar(
+            x=list(choice.model),
+            y=100 * choice.holdout_relative_error,
+            marker_color=["#2a9d8f" if picked else "#8d99ae" for picked in choice.is_selected],
+            customdata=choice[["aic", "bic"]].to_numpy(),
+            hovertemplate="holdout error %{y:.1f}%<br>AIC %{customdata[0]:,.1f}<br>BIC %{customdata[1]:,.1f}"
+            "<extra></extra>",
+        )
+    )
+    models.update_layout(
+        title=f"Model choice: holdout error of each purchase model (calibration fit); predictions use {chosen}",
+        yaxis_title="predicted / actual holdout purchases - 1 (%)",
+    )
     matrix = report.frame(
         "select frequency, recency_step, recency, p_alive, customers, time_unit, customer_age"
-        " from clv_frequency_recency order by frequency, recency_step"
+        f" from clv_frequency_recency where model = '{chosen}' order by frequency, recency_step"
     )
     p_alive = matrix.pivot(index="frequency", columns="recency_step", values="p_alive").sort_index()
     customers = matrix.pivot(index="frequency", columns="recency_step", values="customers").sort_index()
@@ -311,25 +335,27 @@ def predictive(report: Report) -> None:
     )
     age = matrix.customer_age.iloc[0] if len(matrix) else 0
     heatmap.update_layout(
-        title=f"P(alive) by frequency and recency, for a customer {age:.0f} {unit}s old",
+        title=f"P(alive) by frequency and recency, for a customer {age:.0f} {unit}s old ({chosen})",
         xaxis_title=f"recency: age at the last purchase ({unit}s)",
         yaxis_title="repeat purchases",
     )
     tracking_rows = report.frame(
-        "select period_end, is_holdout, actual_repeat_purchases, expected_repeat_purchases, holdout_start_date,"
-        " as_of_date from clv_period_transactions order by period_end"
+        "select model, period_end, is_holdout, actual_repeat_purchases, expected_repeat_purchases,"
+        " holdout_start_date, as_of_date from clv_period_transactions order by model, period_end"
     )
     tracking = go.Figure()
+    actual_rows = tracking_rows[tracking_rows.model == chosen]
     tracking.add_scatter(
-        x=tracking_rows.period_end, y=tracking_rows.actual_repeat_purchases, name="actual", line_color="#264653"
+        x=actual_rows.period_end, y=actual_rows.actual_repeat_purchases, name="actual", line_color="#264653"
     )
-    tracking.add_scatter(
-        x=tracking_rows.period_end,
-        y=tracking_rows.expected_repeat_purchases,
-        name="expected (calibration fit)",
-        line_dash="dash",
-        line_color="#e76f51",
-    )
+    for model, rows in tracking_rows.groupby("model"):
+        tracking.add_scatter(
+            x=rows.period_end,
+            y=rows.expected_repeat_purchases,
+            name=f"expected: {model}",
+            line_dash="dash",
+            line_width=3 if model == chosen else 1.5,
+        )
     if len(tracking_rows):
         tracking.add_vrect(
             x0=tracking_rows.holdout_start_date.iloc[0],
@@ -347,9 +373,10 @@ def predictive(report: Report) -> None:
         "Predictive diagnostics",
         "Fitted on the calibration period, compared with what the holdout brought: the predicted line should "
         "follow the actual one at every frequency and month, also in the holdout. In the matrix, red customers "
-        "are likely gone.",
+        f"are likely gone. Predictions use {chosen}: {reason}.",
         "Predictive CLV",
-        report.figure_html(totals)
+        report.figure_html(models)
+        + report.figure_html(totals)
         + report.figure_html(by_frequency)
         + report.figure_html(tracking)
         + report.figure_html(heatmap),

@@ -1,12 +1,26 @@
-"""Per fit x distinct BG/NBD history (x, t_x, T): P(alive), expected purchases over several horizons, and
-the expected purchases over clv_horizon_years discounted monthly from the annual discount_rate. Customers
-with the same history share these; int_customers_predicted joins them to the customers and adds the
-Gamma-Gamma spend (SQL); clv_frequency_recency reads the histories of int_frequency_recency_grid.
-Predictions are null where the BG/NBD fit did not converge."""
+"""Per fit x purchase model (BG/NBD, MBG/NBD, Pareto/NBD) x distinct history (x, t_x, T): P(alive), expected
+purchases over several horizons, and the expected purchases over clv_horizon_years discounted monthly from
+the annual discount_rate. Customers with the same history share these; int_customers_predicted joins the
+selected model's to the customers and adds the Gamma-Gamma spend (SQL); int_purchase_models_selected and
+the backtest compare the models' holdout predictions; clv_frequency_recency reads the histories of
+int_frequency_recency_grid. Predictions are null where the model's fit did not converge.
+
+Every model's conditional expectation factors into a term of the customer's history and a term of (x, T)
+and the horizon t (Fader, Hardie & Lee 2005, eq. 10; Batislam et al. 2007; Schmittlein et al. 1987):
+  BG/NBD, MBG/NBD (k = 0, 1): (a+b+x-1+k)/(a-1) / (1 + [x>0 or k=1] a/(b+x-1+k) ((alpha+T)/(alpha+t_x))^(r+x))
+      x [1 - 2F1(r+x, b+x+k; a+b+x-1+k; t/(alpha+T+t)) ((alpha+T)/(alpha+T+t))^(r+x)]
+  Pareto/NBD: (r+x)(beta+T)/(alpha+T) P(alive) x [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1)."""
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, hyp2f1
+
+PURCHASE_MODELS = {
+    # model: its parameters, in the order of int_clv_models_fitted's parameter_index
+    "bg_nbd": ("r", "alpha", "a", "b"),
+    "mbg_nbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+}
 
 DAYS_PER_MONTH = 365.25 / 12
 ELASTICITY_STEP = 1e-5  # forward differences in the log-parameters (error ~ the step: 1e-5 of an elasticity)
@@ -26,10 +40,22 @@ def distinct_pairs(frequency, age):
     return px, page, inverse
 
 
-def _pair_term(params, t, px, page):
-    """1 - 2F1(r+x, b+x; a+b+x-1; z) ((alpha+T) / (alpha+T+t))^(r+x), z = t / (alpha+T+t), per (x, T) pair."""
+def _power_term(exponent, ratio):
+    """(1 - ratio^exponent) / exponent, its limit -ln(ratio) at exponent 0 (Pareto/NBD with s = 1)."""
+    if abs(exponent) < 1e-12:
+        return -np.log(ratio)
+    return -np.expm1(exponent * np.log(ratio)) / exponent
+
+
+def _pair_term(model_name, params, t, px, page):
+    """The term of (x, T) and the horizon t, per (x, T) pair: BG/NBD, MBG/NBD 1 - 2F1(r+x, b+x+k; a+b+x-1+k; z)
+    ((alpha+T) / (alpha+T+t))^(r+x), z = t / (alpha+T+t); Pareto/NBD (1 - ((beta+T)/(beta+T+t))^(s-1)) / (s-1)."""
+    if model_name == "pareto_nbd":
+        _, _, s, beta = params
+        return _power_term(s - 1, (beta + page) / (beta + page + t))
     r, alpha, a, b = params
-    _a, _b, _c = r + px, b + px, a + b + px - 1
+    k = int(model_name == "mbg_nbd")
+    _a, _b, _c = r + px, b + px + k, a + b + px - 1 + k
     z = t / (alpha + page + t)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ln_hyp = np.log(hyp2f1(_a, _b, _c, z))
@@ -41,37 +67,72 @@ def _pair_term(params, t, px, page):
         return 1 - np.exp(ln_hyp + (r + px) * np.log((alpha + page) / (alpha + page + t)))
 
 
-def _customer_factor(params, frequency, recency, age):
-    """(a+b+x-1)/(a-1) / (1 + [x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)), per customer."""
-    r, alpha, a, b = params
+def _customer_factor(model_name, params, frequency, recency, age):
+    """The term of the history, per customer: BG/NBD, MBG/NBD (a+b+x-1+k)/(a-1) / (1 + [x>0 or k=1] a/(b+x-1+k)
+    ((alpha+T)/(alpha+t_x))^(r+x)); Pareto/NBD (r+x)(beta+T)/(alpha+T) P(alive)."""
     x = np.asarray(frequency, dtype=float)
+    age = np.asarray(age, dtype=float)
+    if model_name == "pareto_nbd":
+        r, alpha, _, beta = params
+        return (r + x) * (beta + age) / (alpha + age) * probability_alive(model_name, params, x, recency, age)
+    r, alpha, a, b = params
+    k = int(model_name == "mbg_nbd")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        denominator = 1 + (x > 0) * (a / (b + x - 1)) * np.exp((r + x) * np.log((alpha + age) / (alpha + recency)))
-    return (a + b + x - 1) / (a - 1) / denominator
+        denominator = 1 + ((x > 0) | (k == 1)) * (a / (b + x - 1 + k)) * np.exp(
+            (r + x) * np.log((alpha + age) / (alpha + recency))
+        )
+    return (a + b + x - 1 + k) / (a - 1) / denominator
 
 
-def expected_purchases(params, t, frequency, recency, age, pairs=None):
-    """E[purchases in (T, T + t]] for customers with history (x, t_x, T), Fader-Hardie-Lee eq. 10.
-    t is one horizon (a scalar); pairs is distinct_pairs(frequency, age), computed once by the caller."""
+def pareto_log_integral(r, alpha, s, beta, x, t):
+    """ln of the term of the Pareto/NBD likelihood whose difference between t_x and T is A0 (Fader, Hardie
+    & Lee 2005c, eqs. 19-20), through Euler's transformation of its 2F1 (a series of positive terms). The
+    same function as int_clv_models_fitted's (a dbt Python model cannot import another); the checks hold
+    both to lifetimes' likelihood and P(alive)."""
+    x, t = np.asarray(x, dtype=float), np.asarray(t, dtype=float)
+    rsx = r + s + x
+    big, small, upper = (alpha, beta, s + 1 + 0 * x) if alpha >= beta else (beta, alpha, r + x)
+    z = (big - small) / (big + t)
+    with np.errstate(divide="ignore"):
+        return (
+            (1 - upper) * np.log((small + t) / (big + t))
+            + np.log(hyp2f1(1.0, rsx + 1 - upper, rsx + 1, z))
+            - rsx * np.log(big + t)
+        )
+
+
+def expected_purchases(model_name, params, t, frequency, recency, age, pairs=None):
+    """E[purchases in (T, T + t]] for customers with history (x, t_x, T) under the model. t is one horizon
+    (a scalar); pairs is distinct_pairs(frequency, age), computed once by the caller."""
     t = float(t)
     if t <= 0:
         return np.zeros(np.shape(frequency))
     px, page, inverse = pairs if pairs is not None else distinct_pairs(frequency, age)
     return (
-        _customer_factor(params, frequency, recency, np.asarray(age, dtype=float))
-        * _pair_term(params, t, px, page)[inverse]
+        _customer_factor(model_name, params, frequency, recency, np.asarray(age, dtype=float))
+        * _pair_term(model_name, params, t, px, page)[inverse]
     )
 
 
-def probability_alive(params, frequency, recency, age):
-    """P(alive | x, t_x, T) as a logistic of the log-odds (no overflow on long histories)."""
-    r, alpha, a, b = params
+def probability_alive(model_name, params, frequency, recency, age):
+    """P(alive | x, t_x, T) as a logistic of the log-odds (no overflow on long histories). BG/NBD: 1 at x = 0;
+    MBG/NBD: its log-odds of death at every x; Pareto/NBD: 1 / (1 + s/(r+s+x) A0 / e^A1) (FHL 2005c)."""
     x = np.asarray(frequency, dtype=float)
-    log_odds = (r + x) * np.log((alpha + age) / (alpha + recency)) + np.log(a / (b + np.maximum(x, 1) - 1))
-    return np.where(x == 0, 1.0, expit(-log_odds))
+    recency, age = np.asarray(recency, dtype=float), np.asarray(age, dtype=float)
+    if model_name == "pareto_nbd":
+        r, alpha, s, beta = params
+        high, low = pareto_log_integral(r, alpha, s, beta, x, recency), pareto_log_integral(r, alpha, s, beta, x, age)
+        with np.errstate(divide="ignore"):
+            log_a0 = high + np.log(-np.expm1(np.minimum(low - high, 0.0)))
+        a1 = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
+        return expit(a1 - np.log(s / (r + s + x)) - log_a0)
+    r, alpha, a, b = params
+    k = int(model_name == "mbg_nbd")
+    log_odds = (r + x) * np.log((alpha + age) / (alpha + recency)) + np.log(a / (b + np.maximum(x, 1 - k) - 1 + k))
+    return np.where((x == 0) & (k == 0), 1.0, expit(-log_odds))
 
 
-def discounted_purchases(bg, horizon_years, annual_discount, unit_days, frequency, recency, age, pairs):
+def discounted_purchases(model_name, params, horizon_years, annual_discount, unit_days, frequency, recency, age, pairs):
     """Sum over the months of the horizon of the expected purchases in the month, discounted monthly
     (int_customers_predicted multiplies it by the expected spend and the margin into the predicted CLV).
     The expected purchases factor into a term of the history and a term of (x, T) and t, so the
@@ -82,14 +143,14 @@ def discounted_purchases(bg, horizon_years, annual_discount, unit_days, frequenc
     discounted = np.zeros(len(px))
     previous = np.zeros(len(px))
     for month in range(1, 12 * horizon_years + 1):
-        cumulative = _pair_term(bg, month * step, px, page)
+        cumulative = _pair_term(model_name, params, month * step, px, page)
         discounted += (cumulative - previous) / (1 + monthly) ** month
         previous = cumulative
-    return _customer_factor(bg, frequency, recency, age) * discounted[inverse]
+    return _customer_factor(model_name, params, frequency, recency, age) * discounted[inverse]
 
 
 def elasticities(prediction, params):
-    """d ln(prediction) / d ln(theta_k) for k = 1 .. 4 (r, alpha, a, b): forward differences of
+    """d ln(prediction) / d ln(theta_k) for k = 1 .. 4 (the model's parameters): forward differences of
     prediction(params) -> array in the log-parameters. With the fit's covariance of the log-parameters they
     give the delta-method variance of ln(prediction) (int_customers_predicted)."""
     log_params = np.log(np.asarray(params, dtype=float))
@@ -101,6 +162,13 @@ def elasticities(prediction, params):
             shifted[k] += ELASTICITY_STEP
             columns.append((np.log(prediction(tuple(np.exp(shifted)))) - base) / ELASTICITY_STEP)
     return columns
+
+
+def _fit_models(histories):
+    """(fit, model) and the histories to predict with it: every purchase model for every fit."""
+    for fit, frame in histories.groupby("fit"):
+        for model_name in PURCHASE_MODELS:
+            yield (fit, model_name), frame
 
 
 def model(dbt, session):
@@ -118,21 +186,22 @@ def model(dbt, session):
     holdout_days = (pd.Timestamp(parameters["as_of_date"]) - pd.Timestamp(parameters["holdout_start_date"])).days
     horizon = int(parameters["clv_horizon_years"])
     outputs = []
-    for fit, frame in histories.groupby("fit"):
+    for (fit, model_name), frame in _fit_models(histories):
         frame = frame.reset_index(drop=True)
         f = np.asarray(frame["frequency"], dtype=float)
         tx = np.asarray(frame["recency"], dtype=float)
         age = np.asarray(frame["customer_age"], dtype=float)
-        rows = fitted[(fitted["fit"] == fit) & (fitted["model"] == "bg_nbd")].set_index("parameter")
-        bg = (
-            tuple(float(rows.loc[n, "value"]) for n in ("r", "alpha", "a", "b"))
+        rows = fitted[(fitted["fit"] == fit) & (fitted["model"] == model_name)].set_index("parameter")
+        params = (
+            tuple(float(rows.loc[n, "value"]) for n in PURCHASE_MODELS[model_name])
             if len(rows) and bool(rows["is_converged"].iloc[0])
             else None
         )
         pairs = distinct_pairs(f, age)
-        out = frame[["fit", "frequency", "recency", "customer_age"]].copy()
+        out = frame[key].copy()
+        out.insert(1, "model", model_name)
         nulls = np.full(len(frame), np.nan)
-        out["p_alive"] = probability_alive(bg, f, tx, age) if bg else nulls
+        out["p_alive"] = probability_alive(model_name, params, f, tx, age) if params else nulls
         for label, days in (
             ("30d", 30),
             ("90d", 90),
@@ -141,24 +210,25 @@ def model(dbt, session):
             ("holdout", holdout_days),
         ):
             out[f"expected_purchases_{label}"] = (
-                expected_purchases(bg, days / unit_days, f, tx, age, pairs) if bg else nulls
+                expected_purchases(model_name, params, days / unit_days, f, tx, age, pairs) if params else nulls
             )
 
-        def discounted(params, f=f, tx=tx, age=age, pairs=pairs):
+        def discounted(theta, model_name=model_name, f=f, tx=tx, age=age, pairs=pairs):
             return discounted_purchases(
-                params, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs
+                model_name, theta, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs
             )
 
-        def next_year(params, f=f, tx=tx, age=age, pairs=pairs):
-            return expected_purchases(params, 365 / unit_days, f, tx, age, pairs)
+        def next_year(theta, model_name=model_name, f=f, tx=tx, age=age, pairs=pairs):
+            return expected_purchases(model_name, theta, 365 / unit_days, f, tx, age, pairs)
 
-        out["discounted_purchases_horizon"] = discounted(bg) if bg else nulls
+        out["discounted_purchases_horizon"] = discounted(params) if params else nulls
         for label, prediction in (("discounted_purchases", discounted), ("expected_purchases_365d", next_year)):
-            for k, column in enumerate(elasticities(prediction, bg) if bg else [nulls] * 4, start=1):
+            for k, column in enumerate(elasticities(prediction, params) if params else [nulls] * 4, start=1):
                 out[f"{label}_elasticity_{k}"] = column
         outputs.append(out)
     columns = [
         "fit",
+        "model",
         "frequency",
         "recency",
         "customer_age",
@@ -176,7 +246,7 @@ def model(dbt, session):
         ],
     ]
     result = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=columns)
-    for column in columns[1:]:
+    for column in columns[2:]:
         result[column] = result[column].astype(float)
     result["frequency"] = result["frequency"].astype("int64")
     return result[columns]

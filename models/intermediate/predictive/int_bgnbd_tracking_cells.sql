@@ -1,8 +1,8 @@
 -- Grain: period_number x first_purchase_date. The cells of the tracking diagnostic (Fader, Hardie & Lee 2005,
 -- "actual vs expected repeat transactions over calendar time"): the backtest's calibration customers (first
 -- purchase on or before the holdout start), grouped by their first purchase day, against each month counted back
--- from as_of; their ages at the period's start and end in time units. int_bgnbd_tracking_expected adds what the
--- calibration fit expects of each cell.
+-- from as_of; their ages at the period's start and end in time units. int_bgnbd_tracking_expected adds what each
+-- purchase model's calibration fit expects of each cell.
 with
 
 purchases as (

@@ -1,18 +1,22 @@
-"""BG/NBD (Fader, Hardie & Lee 2005) and Gamma-Gamma (Fader, Hardie & Lee 2005b) fitted by maximum
-likelihood, for the 'full' and the 'calibration' cut-offs of int_customers_bgnbd_inputs.
+"""The purchase models BG/NBD (Fader, Hardie & Lee 2005), MBG/NBD (Batislam, Denizel & Filiztekin 2007) and
+Pareto/NBD (Schmittlein, Morrison & Colombo 1987; likelihood of Fader, Hardie & Lee 2005c) and the spend
+model Gamma-Gamma (Fader, Hardie & Lee 2005b), fitted by maximum likelihood for the 'full' and the
+'calibration' cut-offs of int_customers_bgnbd_inputs.
 
 Grain of the output: fit x model x parameter. Numerics follow the published likelihoods: the fit runs
 on log-parameters within bounds, the BG/NBD likelihood uses log-sum-exp, and customers with the same
 (frequency, recency, T) are fitted once with a weight (Fader & Hardie's compression). The covariance of
 the log-parameter estimates is the inverse of the observed information (the Hessian of the total negative
-log-likelihood at the optimum, by central differences of the analytic gradient, Richardson-extrapolated).
+log-likelihood at the optimum, by central differences of the gradient, Richardson-extrapolated). The
+Pareto/NBD gradient is itself a central difference of the likelihood (its analytic form needs derivatives
+of 2F1 in its parameters); the others are analytic.
 The functions are importable without dbt (the benchmark and the checks use them).
 """
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import digamma, gammaln
+from scipy.special import digamma, gammaln, hyp2f1
 
 LOG_BOUNDS = (-12.0, 12.0)  # every parameter in [6e-6, 1.6e5]
 MIN_CUSTOMERS = 10
@@ -20,6 +24,7 @@ GRADIENT_TOLERANCE = 1e-5
 POLISH_ABOVE = 1e-7  # the BFGS polish runs only when L-BFGS-B stops with a larger gradient (elsewhere it moves nothing)
 MIN_REPEAT_CUSTOMERS = 3
 HESSIAN_STEP = 4e-3  # in log-parameters: central differences at this step and half of it, Richardson-combined
+PARETO_GRADIENT_STEP = 1e-5  # in log-parameters: the 2F1 terms' derivatives per pair (error ~1e-10)
 MAX_PARAMETERS = 4  # log_covariance_1 .. log_covariance_4: a row's covariance with each of its model's parameters
 
 
@@ -45,16 +50,21 @@ def compress(columns, weights=None):
     return unique, np.bincount(inverse, weights, len(unique[0]))
 
 
-def prepare_bgnbd(x, recency, age, weights):
+def prepare_bgnbd(x, recency, age, weights, shift=0):
     """What the BG/NBD likelihood needs that does not depend on the parameters, computed once per fit
     from the compressed rows: the terms of a row depend on (x, T) and on (x, t_x), and customers share
     few of those pairs, so the parameters meet the data per pair, and the per-row sums of the
-    gradient are gathered per pair (np.bincount) instead of being formed per row."""
+    gradient are gathered per pair (np.bincount) instead of being formed per row. shift 1 gives MBG/NBD
+    (a drop-out chance at the first purchase too: b + x + 1 where BG/NBD has b + x), and the same pairs
+    serve the Pareto/NBD likelihood."""
     x, weights = np.asarray(x, dtype=float), np.asarray(weights, dtype=float)
     ix, (xu,) = _groups(x)
     i_age, (x_age, t_age) = _groups(x, age)
     i_rec, (x_rec, t_rec) = _groups(x, recency)
     return {
+        "shift": shift,
+        "x": x,
+        "ix": ix,
         "xu": xu,
         "w_x": np.bincount(ix, weights, len(xu)),
         "w": weights,
@@ -71,24 +81,24 @@ def prepare_bgnbd(x, recency, age, weights):
 
 
 def bgnbd_negative_log_likelihood(log_params, data):
-    """-mean(log L) of BG/NBD over the customers and its gradient in the log-parameters; data is
-    prepare_bgnbd(...). Per customer with history (x, t_x, T):
-    log L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x) - ln B(a, b) + ln(e^A3 + e^A4),
-    A3 = -(r+x) ln(alpha+T), A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+t_x) if x > 0 (else no term),
-    the last term in log-sum-exp form: A3 + max(d, 0) + ln(1 + e^-|d|), d = A4 - A3."""
+    """-mean(log L) of BG/NBD (data["shift"] 0) or MBG/NBD (1) over the customers and its gradient in the
+    log-parameters; data is prepare_bgnbd(...). Per customer with history (x, t_x, T), k the shift:
+    log L = ln G(r+x) - ln G(r) + r ln alpha + ln B(a, b+x+k) - ln B(a, b) + ln(e^A3 + e^A4),
+    A3 = -(r+x) ln(alpha+T), A4 = ln a - ln(b+x-1+k) - (r+x) ln(alpha+t_x) if x > 0 or k = 1 (else no
+    term), the last term in log-sum-exp form: A3 + max(d, 0) + ln(1 + e^-|d|), d = A4 - A3."""
     r, alpha, a, b = np.exp(log_params)
-    xu, w_x, total = data["xu"], data["w_x"], data["total"]
+    xu, w_x, total, k = data["xu"], data["w_x"], data["total"], data["shift"]
     x_age, x_rec = data["x_age"], data["x_rec"]
-    repeat = x_rec > 0
+    repeat = (x_rec > 0) | (k == 1)
     # per distinct x
-    base = gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xu) - gammaln(b) - gammaln(a + b + xu)
+    base = gammaln(r + xu) - gammaln(r) + gammaln(a + b) + gammaln(b + xu + k) - gammaln(b) - gammaln(a + b + xu + k)
     dg_rx = digamma(r + xu) - digamma(r)
-    dg_ab = digamma(a + b) - digamma(a + b + xu)
-    dg_b = digamma(b + xu) - digamma(b)
+    dg_ab = digamma(a + b) - digamma(a + b + xu + k)
+    dg_b = digamma(b + xu + k) - digamma(b)
     # per distinct (x, T) and (x, t_x)
     log_at, inv_at = np.log(alpha + data["t_age"]), 1 / (alpha + data["t_age"])
     log_atx, inv_atx = np.log(alpha + data["t_rec"]), 1 / (alpha + data["t_rec"])
-    b_x1 = np.where(repeat, b + x_rec - 1, 1.0)
+    b_x1 = np.where(repeat, b + x_rec - 1 + k, 1.0)
     a3 = -(r + x_age) * log_at
     a4 = np.where(repeat, np.log(a) - np.log(b_x1) - (r + x_rec) * log_atx, -np.inf)
     # per row: d, the log-sum-exp, and the weight w3 = e^A3 / (e^A3 + e^A4) of the first term
@@ -110,6 +120,106 @@ def bgnbd_negative_log_likelihood(log_params, data):
     d_b = np.dot(w_x, dg_ab + dg_b) - np.dot(np.where(repeat, 1 / b_x1, 0.0), by_rec)
     gradient = -np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b]) / total
     return -log_likelihood / total, gradient
+
+
+def pareto_log_integral(r, alpha, s, beta, x, t):
+    """ln of the term of the Pareto/NBD likelihood whose difference between t_x and T is A0 (Fader, Hardie
+    & Lee 2005c, eqs. 19-20): 2F1(r+s+x, s+1; r+s+x+1; (alpha-beta)/(alpha+t)) / (alpha+t)^(r+s+x) if
+    alpha >= beta, else 2F1(r+s+x, r+x; r+s+x+1; (beta-alpha)/(beta+t)) / (beta+t)^(r+s+x). The 2F1 is
+    taken through Euler's transformation, (1-z)^(1-b) 2F1(1, c-b; c; z): a series of positive terms that
+    converges up to z = 1, where the original diverges (c - a - b = -s < 0)."""
+    x, t = np.asarray(x, dtype=float), np.asarray(t, dtype=float)
+    rsx = r + s + x
+    big, small, upper = (alpha, beta, s + 1 + 0 * x) if alpha >= beta else (beta, alpha, r + x)
+    z = (big - small) / (big + t)
+    with np.errstate(divide="ignore"):
+        return (
+            (1 - upper) * np.log((small + t) / (big + t))
+            + np.log(hyp2f1(1.0, rsx + 1 - upper, rsx + 1, z))
+            - rsx * np.log(big + t)
+        )
+
+
+def pareto_log_a0(r, alpha, s, beta, x, recency, age, at_recency=None, at_age=None):
+    """ln A0 = ln(term(t_x) - term(T)) of pareto_log_integral, -inf where t_x = T (no time to die unseen).
+    at_recency / at_age: the terms already evaluated (per pair, gathered per row)."""
+    high = pareto_log_integral(r, alpha, s, beta, x, recency) if at_recency is None else at_recency
+    low = pareto_log_integral(r, alpha, s, beta, x, age) if at_age is None else at_age
+    with np.errstate(divide="ignore"):
+        return high + np.log(-np.expm1(np.minimum(low - high, 0.0)))
+
+
+def _pareto_nbd_mean_nll(log_params, data):
+    """-mean(log L) of Pareto/NBD (the function alone: the covariance's Hessian differences it). Per customer
+    with history (x, t_x, T):
+    log L = ln G(r+x) - ln G(r) + r ln alpha + s ln beta + ln(e^A1 + s/(r+s+x) A0),
+    A1 = -(r+x) ln(alpha+T) - s ln(beta+T), in log-sum-exp form."""
+    r, alpha, s, beta = np.exp(log_params)
+    xu, w_x, total = data["xu"], data["w_x"], data["total"]
+    x = data["x"]
+    at_age = pareto_log_integral(r, alpha, s, beta, data["x_age"], data["t_age"])[data["i_age"]]
+    at_recency = pareto_log_integral(r, alpha, s, beta, data["x_rec"], data["t_rec"])[data["i_rec"]]
+    a1 = -(r + data["x_age"]) * np.log(alpha + data["t_age"]) - s * np.log(beta + data["t_age"])
+    log_a0 = pareto_log_a0(r, alpha, s, beta, x, None, None, at_recency, at_age)
+    per_row = np.logaddexp(a1[data["i_age"]], np.log(s / (r + s + x)) + log_a0)
+    log_likelihood = (
+        np.dot(w_x, gammaln(r + xu) - gammaln(r))
+        + total * (r * np.log(alpha) + s * np.log(beta))
+        + np.dot(data["w"], per_row)
+    )
+    return -log_likelihood / total
+
+
+def pareto_nbd_negative_log_likelihood(log_params, data):
+    """-mean(log L) of Pareto/NBD (as _pareto_nbd_mean_nll) and its gradient in the log-parameters. The
+    gradient is analytic but for the 2F1 terms h(t_x), h(T) of pareto_log_integral: their derivatives are
+    central differences per distinct (x, t_x) and (x, T) pair (PARETO_GRADIENT_STEP; scipy has no derivative
+    of 2F1 in its parameters), carried to the customers by the chain rule, the per-row sums gathered per
+    pair (np.bincount) as for BG/NBD."""
+    theta = np.exp(log_params)
+    r, alpha, s, beta = theta
+    xu, w_x, total, w, x = data["xu"], data["w_x"], data["total"], data["w"], data["x"]
+    x_age, t_age, x_rec, t_rec = data["x_age"], data["t_age"], data["x_rec"], data["t_rec"]
+    i_age, i_rec = data["i_age"], data["i_rec"]
+    h_age = pareto_log_integral(r, alpha, s, beta, x_age, t_age)
+    h_rec = pareto_log_integral(r, alpha, s, beta, x_rec, t_rec)
+    dh_age, dh_rec = np.empty((4, len(x_age))), np.empty((4, len(x_rec)))
+    for j in range(4):
+        up, down = theta.copy(), theta.copy()
+        up[j], down[j] = theta[j] * np.exp(PARETO_GRADIENT_STEP), theta[j] * np.exp(-PARETO_GRADIENT_STEP)
+        for derivative, xs, ts in ((dh_age, x_age, t_age), (dh_rec, x_rec, t_rec)):
+            derivative[j] = (pareto_log_integral(*up, xs, ts) - pareto_log_integral(*down, xs, ts)) / (
+                2 * PARETO_GRADIENT_STEP
+            )
+    log_at, log_bt = np.log(alpha + t_age), np.log(beta + t_age)
+    a1 = -(r + x_age) * log_at - s * log_bt
+    # per row: A0 = e^h(t_x) (1 - rho), rho = e^(h(T) - h(t_x)); the weights of the two terms of log L
+    rho = np.exp(np.minimum(h_age[i_age] - h_rec[i_rec], 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_term = np.log(s) - np.log(r + s + x) + h_rec[i_rec] + np.log1p(-rho)
+        per_row = np.logaddexp(a1[i_age], b_term)
+        p2 = np.exp(b_term - per_row)  # 0 where t_x = T
+        q = np.where(p2 > 0, w * p2 / (1 - rho), 0.0)
+    wp1_by_age = np.bincount(i_age, w * (1 - p2), len(x_age))
+    wp2_by_x = np.bincount(data["ix"], w * p2, len(xu))
+    q_by_rec, q_rho_by_age = np.bincount(i_rec, q, len(x_rec)), np.bincount(i_age, q * rho, len(x_age))
+    log_likelihood = (
+        np.dot(w_x, gammaln(r + xu) - gammaln(r)) + total * (r * np.log(alpha) + s * np.log(beta)) + np.dot(w, per_row)
+    )
+    rsx = r + s + xu
+    gradient = np.array(
+        [
+            r * np.dot(w_x, digamma(r + xu) - digamma(r))
+            + total * r * np.log(alpha)
+            - r * np.dot(wp1_by_age, log_at)
+            - r * np.dot(wp2_by_x, 1 / rsx),
+            total * r - alpha * np.dot(wp1_by_age, (r + x_age) / (alpha + t_age)),
+            total * s * np.log(beta) - s * np.dot(wp1_by_age, log_bt) + np.dot(wp2_by_x, 1 - s / rsx),
+            total * s - s * beta * np.dot(wp1_by_age, 1 / (beta + t_age)),
+        ]
+    )
+    gradient += dh_rec @ q_by_rec - dh_age @ q_rho_by_age
+    return -log_likelihood / total, -gradient / total
 
 
 def prepare_gamma_gamma(x, m, weights):
@@ -220,15 +330,37 @@ def _central_hessian(objective, args, log_params, step):
     return (hessian + hessian.T) / 2
 
 
-def log_covariance(objective, args, log_params, customers):
+def _value_hessian(function, args, log_params, step):
+    """Second-order central differences of the function itself (four points per pair): for a likelihood whose
+    gradient is numerical, differencing that gradient would divide its rounding by the step twice."""
+    k = len(log_params)
+    hessian = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            ei, ej = np.eye(k)[i] * step, np.eye(k)[j] * step
+            hessian[i, j] = hessian[j, i] = (
+                function(log_params + ei + ej, *args)
+                - function(log_params + ei - ej, *args)
+                - function(log_params - ei + ej, *args)
+                + function(log_params - ei - ej, *args)
+            ) / (4 * step * step)
+    return hessian
+
+
+def log_covariance(objective, args, log_params, customers, function=None):
     """Covariance of the log-parameter estimates: the inverse of the observed information, the Hessian of
     the total negative log-likelihood (customers x the mean one) at the optimum, from central differences
-    of the analytic gradient with one Richardson step (error ~ step^4: the covariance of a nearly
-    unidentified pair, whose information matrix is ill-conditioned, stays accurate). None where it is not
-    positive definite (no curvature to invert: the data do not pin a parameter down)."""
+    of the analytic gradient (or, given the likelihood function whose gradient is numerical, of the function
+    itself) with one Richardson step (error ~ step^4: the covariance of a nearly unidentified pair, whose
+    information matrix is ill-conditioned, stays accurate). None where it is not positive definite (no
+    curvature to invert: the data do not pin a parameter down)."""
     log_params = np.asarray(log_params, dtype=float)
-    coarse = _central_hessian(objective, args, log_params, HESSIAN_STEP)
-    fine = _central_hessian(objective, args, log_params, HESSIAN_STEP / 2)
+    if function is None:
+        coarse = _central_hessian(objective, args, log_params, HESSIAN_STEP)
+        fine = _central_hessian(objective, args, log_params, HESSIAN_STEP / 2)
+    else:
+        coarse = _value_hessian(function, args, log_params, HESSIAN_STEP)
+        fine = _value_hessian(function, args, log_params, HESSIAN_STEP / 2)
     hessian = (4 * fine - coarse) / 3 * customers
     if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
         return None
@@ -260,9 +392,23 @@ def _fitted(result, customers, converged, message, covariance=None):
     }
 
 
+PURCHASE_MODELS = {
+    # model: its parameters, in the order of its log-parameters
+    "bg_nbd": ("r", "alpha", "a", "b"),
+    "mbg_nbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+}
+
+
 def fit_bgnbd(frequency, recency, age, customers=None):
-    """Returns dict(params=(r, alpha, a, b) or None, log_likelihood, customers, converged, message).
-    One row per customer, or per distinct history with its number of customers (customers)."""
+    """BG/NBD: fit_purchase_model("bg_nbd", ...)."""
+    return fit_purchase_model("bg_nbd", frequency, recency, age, customers)
+
+
+def fit_purchase_model(model_name, frequency, recency, age, customers=None):
+    """A purchase model of PURCHASE_MODELS fitted to the histories: dict(params=(its parameters) or None,
+    log_likelihood, customers, converged, message, log_covariance). One row per customer, or per distinct
+    history with its number of customers (customers)."""
     frequency = np.asarray(frequency, dtype=float)
     recency = np.asarray(recency, dtype=float)
     age = np.asarray(age, dtype=float)
@@ -277,11 +423,17 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     # the start from the sorted, compressed rows: a mean over the rows in arrival order differs in the
     # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
     scale = max(float(np.dot(weights, t) / np.sum(weights)), 1e-3)
-    starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
-    data = (prepare_bgnbd(x, tx, t, weights),)
-    result = _optimise(bgnbd_negative_log_likelihood, data, starts)
-    converged, message = _verdict(result, ["r", "alpha", "a", "b"])
-    return _fitted(result, n, converged, message, log_covariance(bgnbd_negative_log_likelihood, data, result.x, n))
+    function = None
+    if model_name == "pareto_nbd":
+        objective, function = pareto_nbd_negative_log_likelihood, _pareto_nbd_mean_nll
+        starts = [[0.0, np.log(scale), 0.0, np.log(scale)], [np.log(0.5), np.log(scale), np.log(0.5), np.log(scale)]]
+    else:
+        objective = bgnbd_negative_log_likelihood
+        starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
+    data = (prepare_bgnbd(x, tx, t, weights, shift=int(model_name == "mbg_nbd")),)
+    result = _optimise(objective, data, starts)
+    converged, message = _verdict(result, list(PURCHASE_MODELS[model_name]))
+    return _fitted(result, n, converged, message, log_covariance(objective, data, result.x, n, function))
 
 
 def fit_gamma_gamma(frequency, monetary, customers=None):
@@ -311,12 +463,18 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
 
 def fit_rows(fit, cutoff_date, histories, spends):
     rows = []
-    bg = fit_bgnbd(histories["frequency"], histories["recency"], histories["customer_age"], histories["customers"])
+    fits = [
+        (
+            name,
+            fit_purchase_model(
+                name, histories["frequency"], histories["recency"], histories["customer_age"], histories["customers"]
+            ),
+            parameters,
+        )
+        for name, parameters in PURCHASE_MODELS.items()
+    ]
     gg = fit_gamma_gamma(spends["frequency"], spends["monetary_value"], spends["customers"])
-    for model_name, result, names in (
-        ("bg_nbd", bg, ["r", "alpha", "a", "b"]),
-        ("gamma_gamma", gg, ["p", "q", "gamma"]),
-    ):
+    for model_name, result, names in [*fits, ("gamma_gamma", gg, ["p", "q", "gamma"])]:
         covariance = result["log_covariance"]
         for i, name in enumerate(names):
             rows.append(

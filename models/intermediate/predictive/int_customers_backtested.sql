@@ -1,6 +1,7 @@
 -- Grain: model x customer_id. The holdout backtest per calibration customer (docs/definitions.md, "Predictive
 -- CLV"): what each model predicts for the holdout (holdout_start_date, as_of_date] from purchases up to the
--- holdout start, beside what the customer did in it. clv_backtest sums it, clv_calibration_holdout groups it
+-- holdout start, beside what the customer did in it: every purchase model with the Gamma-Gamma spend
+-- (<purchase model>_gamma_gamma), and the heuristic. clv_backtest sums it, clv_calibration_holdout groups it
 -- by calibration frequency.
 with
 
@@ -13,7 +14,16 @@ inputs as (
 
 predictions as (
 
+    -- the Gamma-Gamma expected spend per purchase (the same whatever the purchase model)
     select * from {{ ref('int_customers_predicted') }}
+    where fit = 'calibration'
+
+),
+
+histories as (
+
+    -- every purchase model's predictions of the calibration histories
+    select * from {{ ref('int_bgnbd_histories_predicted') }}
     where fit = 'calibration'
 
 ),
@@ -44,14 +54,19 @@ heuristic_rates as (
 final as (
 
     select
-        'bg_nbd_gamma_gamma' as model,
+        {{ dbt.concat(['histories.model', "'_gamma_gamma'"]) }} as model,
         inputs.customer_id,
         inputs.frequency as calibration_frequency,
-        predictions.expected_purchases_holdout as predicted_purchases,
-        predictions.predicted_holdout_revenue as predicted_revenue,
+        histories.expected_purchases_holdout as predicted_purchases,
+        histories.expected_purchases_holdout * predictions.expected_spend_per_purchase as predicted_revenue,
         inputs.holdout_occasions as actual_purchases,
         inputs.holdout_revenue as actual_revenue
     from inputs
+    inner join histories
+        on
+            inputs.frequency = histories.frequency
+            and inputs.recency = histories.recency
+            and inputs.customer_age = histories.customer_age
     left join predictions
         on inputs.customer_id = predictions.customer_id
     union all

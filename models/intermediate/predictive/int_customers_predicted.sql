@@ -1,4 +1,5 @@
--- Grain: fit x customer_id. The BG/NBD predictions of the customer's history (int_bgnbd_histories_predicted),
+-- Grain: fit x customer_id. The selected purchase model's predictions of the customer's history
+-- (int_bgnbd_histories_predicted, int_purchase_models_selected),
 -- the Gamma-Gamma expected spend per purchase, and the predicted CLV: the monthly-discounted expected
 -- purchases over the horizon x expected spend x the customer's gross margin (default_gross_margin if
 -- unknown); with 90% intervals from the fits' parameter uncertainty (delta method on the log scale:
@@ -11,9 +12,26 @@ inputs as (
 
 ),
 
-histories as (
+selected as (
+
+    select * from {{ ref('int_purchase_models_selected') }}
+    where is_selected
+
+),
+
+all_histories as (
 
     select * from {{ ref('int_bgnbd_histories_predicted') }}
+
+),
+
+histories as (
+
+    -- the selected purchase model's predictions
+    select all_histories.*
+    from all_histories
+    inner join selected
+        on all_histories.model = selected.model
 
 ),
 
@@ -23,9 +41,21 @@ parameters as (
 
 ),
 
-fitted as (
+all_fits as (
 
     select * from {{ ref('int_clv_models_fitted') }}
+
+),
+
+fitted as (
+
+    -- the selected purchase model's fits and Gamma-Gamma's
+    select all_fits.*
+    from all_fits
+    left join selected
+        on all_fits.model = selected.model
+    where
+        (all_fits.model = 'gamma_gamma' or selected.model is not null)
 
 ),
 
@@ -107,20 +137,19 @@ predicted as (
         elasticities.expected_spend_per_purchase,
         histories.discounted_purchases_horizon * elasticities.expected_spend_per_purchase * elasticities.gross_margin
             as predicted_clv,
-        histories.expected_purchases_holdout * elasticities.expected_spend_per_purchase as predicted_holdout_revenue,
         {%- for k in range(1, 5) %}
-            histories.discounted_purchases_elasticity_{{ k }} as clv_elasticity_bg_{{ k }},
+            histories.discounted_purchases_elasticity_{{ k }} as clv_elasticity_purchase_{{ k }},
         {%- endfor %}
         {%- for k in range(1, 4) %}
             elasticities.spend_elasticity_{{ k }} as clv_elasticity_gg_{{ k }},
         {%- endfor %}
         {{ clv_quadratic_form(
             clv_numbered_columns('histories.expected_purchases_365d_elasticity_', 4),
-            'covariances.bg_nbd_covariance'
+            'covariances.purchase_covariance'
         ) }} as expected_purchases_365d_log_variance,
         {{ clv_quadratic_form(
             clv_numbered_columns('histories.discounted_purchases_elasticity_', 4),
-            'covariances.bg_nbd_covariance'
+            'covariances.purchase_covariance'
         ) }}
         + {{ clv_quadratic_form(
             clv_numbered_columns('elasticities.spend_elasticity_', 3),
@@ -159,12 +188,12 @@ final as (
         {{ clv_interval_90('predicted_clv', 'predicted_clv_log_variance', 'upper') }} as predicted_clv_upper_90,
         -- d predicted_clv / d ln(parameter), which segment intervals sum over their customers
         {%- for k in range(1, 5) %}
-            predicted_clv * clv_elasticity_bg_{{ k }} as predicted_clv_sensitivity_bg_{{ k }},
+            predicted_clv * clv_elasticity_purchase_{{ k }} as predicted_clv_sensitivity_purchase_{{ k }},
         {%- endfor %}
         {%- for k in range(1, 4) %}
             predicted_clv * clv_elasticity_gg_{{ k }} as predicted_clv_sensitivity_gg_{{ k }},
         {%- endfor %}
-        predicted_holdout_revenue
+        predicted_clv_log_variance
     from predicted
 
 )

@@ -20,10 +20,29 @@ predictions as (
 
 ),
 
-fitted as (
+selected as (
+
+    select * from {{ ref('int_purchase_models_selected') }}
+    where is_selected
+
+),
+
+all_fits as (
 
     select * from {{ ref('int_clv_models_fitted') }}
-    where fit = 'full'
+
+),
+
+fitted as (
+
+    -- the selected purchase model's fits and Gamma-Gamma's
+    select all_fits.*
+    from all_fits
+    left join selected
+        on all_fits.model = selected.model
+    where
+        all_fits.fit = 'full'
+        and (all_fits.model = 'gamma_gamma' or selected.model is not null)
 
 ),
 
@@ -38,7 +57,7 @@ customers_predicted as (
     select
         customers.*,
         {%- for k in range(1, 5) %}
-            predictions.predicted_clv_sensitivity_bg_{{ k }},
+            predictions.predicted_clv_sensitivity_purchase_{{ k }},
         {%- endfor %}
         {%- for k in range(1, 4) %}
             predictions.predicted_clv_sensitivity_gg_{{ k }},
@@ -63,7 +82,7 @@ segments as (
         segment_dimension,
         segment_value,
         {%- for prefix, condition in [('', 'true'), ('new_', 'is_new_in_window')] %}
-            {%- for model, size in [('bg', 4), ('gg', 3)] %}
+            {%- for model, size in [("purchase", 4), ("gg", 3)] %}
                 {%- for k in range(1, size + 1) %}
                     avg(case when {{ condition }} then predicted_clv_sensitivity_{{ model }}_{{ k }} end)
                         as {{ prefix }}sensitivity_{{ model }}_{{ k }},
@@ -90,7 +109,7 @@ variances as (
             {%- set mean = 'segments.' ~ prefix ~ 'predicted_clv' %}
             (
                 {{ clv_quadratic_form(
-                    clv_numbered_columns('segments.' ~ prefix ~ 'sensitivity_bg_', 4), 'covariances.bg_nbd_covariance'
+                    clv_numbered_columns('segments.' ~ prefix ~ 'sensitivity_purchase_', 4), 'covariances.purchase_covariance'
                 ) }}
                 + {{ clv_quadratic_form(
                     clv_numbered_columns('segments.' ~ prefix ~ 'sensitivity_gg_', 3),

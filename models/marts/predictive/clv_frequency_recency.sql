@@ -1,7 +1,7 @@
--- Grain: model x frequency x recency_step. The frequency/recency matrix of the full BG/NBD fit (lifetimes'
--- P(alive) and frequency/recency plots): for a customer as old as the oldest one, P(alive) and the expected
--- purchases in the next 90 days by repeat occasions and age at the last purchase; beside it, where the
--- customers are (their count in the cell and their own mean P(alive), at their own ages).
+-- Grain: model x frequency x recency_step. The frequency/recency matrix of each purchase model's full fit
+-- (lifetimes' P(alive) and frequency/recency plots): for a customer as old as the oldest one, P(alive) and the
+-- expected purchases in the next 90 days by repeat occasions and age at the last purchase; beside it, where the
+-- customers are (their count in the cell and their own mean P(alive) under the model, at their own ages).
 with
 
 grid as (
@@ -24,13 +24,6 @@ inputs as (
 
 ),
 
-predictions as (
-
-    select * from {{ ref('int_customers_predicted') }}
-    where fit = 'full'
-
-),
-
 parameters as (
 
     select * from {{ ref('int_parameters') }}
@@ -46,6 +39,7 @@ extent as (
 customer_cells as (
 
     select
+        histories.model,
         {{ clv_diagnostic_frequency('inputs.frequency') }} as frequency,
         -- every customer bought on the as-of day only (age 0 everywhere): the one cell has recency 0
         case
@@ -53,30 +47,34 @@ customer_cells as (
                 then cast(round(20 * inputs.recency / extent.customer_age) as {{ dbt.type_bigint() }})
             else 0
         end as recency_step,
-        predictions.p_alive
+        histories.p_alive
     from inputs
     cross join extent
-    left join predictions
-        on inputs.customer_id = predictions.customer_id
+    inner join histories
+        on
+            inputs.frequency = histories.frequency
+            and inputs.recency = histories.recency
+            and inputs.customer_age = histories.customer_age
 
 ),
 
 cell_customers as (
 
     select
+        model,
         frequency,
         recency_step,
         count(*) as customers,
         avg(p_alive) as customers_p_alive
     from customer_cells
-    group by frequency, recency_step
+    group by model, frequency, recency_step
 
 ),
 
 final as (
 
     select
-        'bg_nbd' as model,
+        histories.model,
         grid.frequency,
         grid.recency_step,
         grid.recency,
@@ -98,7 +96,8 @@ final as (
             and grid.customer_age = histories.customer_age
     left join cell_customers
         on
-            grid.frequency = cell_customers.frequency
+            histories.model = cell_customers.model
+            and grid.frequency = cell_customers.frequency
             and grid.recency_step = cell_customers.recency_step
 
 )

@@ -1,7 +1,7 @@
 -- Grain: model x period_number. The tracking diagnostic (Fader, Hardie & Lee 2005, "actual vs expected repeat
 -- transactions"): per month counted back from as_of, the repeat purchase occasions the backtest's calibration
--- customers made beside what the calibration fit expects of them, through the calibration period and on into
--- the holdout, which the fit never saw. A model that fits tracks the actual line in both.
+-- customers made beside what each purchase model's calibration fit expects of them, through the calibration
+-- period and on into the holdout, which the fit never saw. A model that fits tracks the actual line in both.
 with
 
 cells as (
@@ -71,7 +71,7 @@ actual as (
 final as (
 
     select
-        'bg_nbd' as model,
+        expected.model,
         periods.period_number,
         periods.period_start,
         periods.period_end,
@@ -83,10 +83,10 @@ final as (
         parameters.as_of_date
     from periods
     cross join parameters
+    inner join expected
+        on periods.period_number = expected.period_number
     left join actual
         on periods.period_number = actual.period_number
-    left join expected
-        on periods.period_number = expected.period_number
 
 )
 
