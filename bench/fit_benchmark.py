@@ -55,10 +55,11 @@ def project_predictions(model, params, x, tx, t):
     """What int_bgnbd_histories_predicted computes per distinct history for one model (the dbt model's
     loop body): P(alive), expected purchases at five horizons, the discounted horizon sum, and the
     elasticities of the discounted sum and of the 365-day expectation."""
-    pairs = predicted.distinct_pairs(x, t)
-    predicted.probability_alive(model, params, x, tx, t)
+    pairs = predicted.distinct_pairs(x, t, tx)
+    predicted.probability_alive(model, params, x, tx, t, pairs)
+    factor = predicted._customer_factor(model, params, x, tx, t, pairs)
     for days in (30, 90, 365, HORIZON_YEARS * 365.25, 180):
-        predicted.expected_purchases(model, params, days / UNIT_DAYS, x, tx, t, pairs)
+        predicted.expected_purchases(model, params, days / UNIT_DAYS, x, tx, t, pairs, factor)
 
     def discounted(theta):
         return predicted.discounted_purchases(model, theta, HORIZON_YEARS, DISCOUNT, UNIT_DAYS, x, tx, t, pairs)

@@ -752,7 +752,7 @@ def test_segment_interval_covers_the_true_expected_clv_in_90_of_100_shops():
         x, tx, age, m = simulate_histories(COVERAGE_CUSTOMERS, np.random.default_rng(seed))
         bg, gg = fitted.fit_purchase_model("bg_nbd", x, tx, age), fitted.fit_gamma_gamma(x, m)
         assert bg["converged"] and gg["converged"], seed
-        pairs = predicted.distinct_pairs(x, age)
+        pairs = predicted.distinct_pairs(x, age, tx)
 
         def discounted(theta, x=x, tx=tx, age=age, pairs=pairs):
             return predicted.discounted_purchases(

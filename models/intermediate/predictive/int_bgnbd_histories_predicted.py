@@ -3,7 +3,11 @@ purchases over several horizons, and the expected purchases over clv_horizon_yea
 the annual discount_rate. Customers with the same history share these; int_customers_predicted joins the
 selected model's to the customers and adds the Gamma-Gamma spend (SQL); int_purchase_models_selected and
 the backtest compare the models' holdout predictions; clv_frequency_recency reads the histories of
-int_frequency_recency_grid. Predictions are null where the model's fit did not converge.
+int_frequency_recency_grid. Predictions are null where the model's fit did not converge. The discounted
+horizon sum and the elasticities (the predicted CLV and its interval: 120 monthly 2F1 terms, five times
+over) are computed for the customers' histories of the full fit only, which customer_clv and segment_clv
+publish; the backtest reads the calibration fit's expected holdout purchases, the matrix the grid's P(alive)
+and expected purchases.
 
 Every model's conditional expectation factors into a term of the customer's history and a term of (x, T)
 and the horizon t (Fader, Hardie & Lee 2005, eq. 10; Batislam et al. 2007; Schmittlein et al. 1987):
@@ -26,18 +30,25 @@ DAYS_PER_MONTH = 365.25 / 12
 ELASTICITY_STEP = 1e-5  # forward differences in the log-parameters (error ~ the step: 1e-5 of an elasticity)
 
 
-def distinct_pairs(frequency, age):
-    """The distinct (x, T) pairs and, per customer, the index of its pair: the 2F1 term of the
-    expected purchases depends on x and T only, and customers share few pairs (tens of thousands
-    for millions of customers), so it is evaluated once per pair."""
-    x = np.asarray(frequency, dtype=float)
-    t = np.asarray(age, dtype=float)
+def _pairs_of(x, t):
     inverse = pd.DataFrame({"x": x, "t": t}).groupby(["x", "t"], sort=False).ngroup().to_numpy()
     px = np.empty(int(inverse.max()) + 1 if len(inverse) else 0)
-    page = np.empty_like(px)
+    pt = np.empty_like(px)
     px[inverse] = x
-    page[inverse] = t
-    return px, page, inverse
+    pt[inverse] = t
+    return px, pt, inverse
+
+
+def distinct_pairs(frequency, age, recency=None):
+    """The distinct (x, T) pairs and, per customer, the index of its pair: the 2F1 term of the
+    expected purchases depends on x and T only, and customers share few pairs (tens of thousands
+    for millions of customers), so it is evaluated once per pair. With recency, the distinct (x, t_x)
+    pairs too (a 6-tuple), where Pareto/NBD's P(alive) evaluates its other 2F1 term."""
+    x = np.asarray(frequency, dtype=float)
+    pairs = _pairs_of(x, np.asarray(age, dtype=float))
+    if recency is None:
+        return pairs
+    return pairs + _pairs_of(x, np.asarray(recency, dtype=float))
 
 
 def _power_term(exponent, ratio):
@@ -67,14 +78,15 @@ def _pair_term(model_name, params, t, px, page):
         return 1 - np.exp(ln_hyp + (r + px) * np.log((alpha + page) / (alpha + page + t)))
 
 
-def _customer_factor(model_name, params, frequency, recency, age):
+def _customer_factor(model_name, params, frequency, recency, age, pairs=None):
     """The term of the history, per customer: BG/NBD, MBG/NBD (a+b+x-1+k)/(a-1) / (1 + [x>0 or k=1] a/(b+x-1+k)
     ((alpha+T)/(alpha+t_x))^(r+x)); Pareto/NBD (r+x)(beta+T)/(alpha+T) P(alive)."""
     x = np.asarray(frequency, dtype=float)
     age = np.asarray(age, dtype=float)
     if model_name == "pareto_nbd":
         r, alpha, _, beta = params
-        return (r + x) * (beta + age) / (alpha + age) * probability_alive(model_name, params, x, recency, age)
+        p_alive = probability_alive(model_name, params, x, recency, age, pairs)
+        return (r + x) * (beta + age) / (alpha + age) * p_alive
     r, alpha, a, b = params
     k = int(model_name == "mbg_nbd")
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -101,27 +113,35 @@ def pareto_log_integral(r, alpha, s, beta, x, t):
         )
 
 
-def expected_purchases(model_name, params, t, frequency, recency, age, pairs=None):
+def expected_purchases(model_name, params, t, frequency, recency, age, pairs=None, factor=None):
     """E[purchases in (T, T + t]] for customers with history (x, t_x, T) under the model. t is one horizon
-    (a scalar); pairs is distinct_pairs(frequency, age), computed once by the caller."""
+    (a scalar); pairs is distinct_pairs(frequency, age, recency), computed once by the caller, and factor
+    the model's term of the history (_customer_factor), where the caller has it for these parameters."""
     t = float(t)
     if t <= 0:
         return np.zeros(np.shape(frequency))
-    px, page, inverse = pairs if pairs is not None else distinct_pairs(frequency, age)
-    return (
-        _customer_factor(model_name, params, frequency, recency, np.asarray(age, dtype=float))
-        * _pair_term(model_name, params, t, px, page)[inverse]
-    )
+    pairs = pairs if pairs is not None else distinct_pairs(frequency, age, recency)
+    px, page, inverse = pairs[:3]
+    if factor is None:
+        factor = _customer_factor(model_name, params, frequency, recency, np.asarray(age, dtype=float), pairs)
+    return factor * _pair_term(model_name, params, t, px, page)[inverse]
 
 
-def probability_alive(model_name, params, frequency, recency, age):
+def probability_alive(model_name, params, frequency, recency, age, pairs=None):
     """P(alive | x, t_x, T) as a logistic of the log-odds (no overflow on long histories). BG/NBD: 1 at x = 0;
     MBG/NBD: its log-odds of death at every x; Pareto/NBD: 1 / (1 + s/(r+s+x) A0 / e^A1) (FHL 2005c)."""
     x = np.asarray(frequency, dtype=float)
     recency, age = np.asarray(recency, dtype=float), np.asarray(age, dtype=float)
     if model_name == "pareto_nbd":
         r, alpha, s, beta = params
-        high, low = pareto_log_integral(r, alpha, s, beta, x, recency), pareto_log_integral(r, alpha, s, beta, x, age)
+        if pairs is not None and len(pairs) == 6:
+            # per distinct (x, t_x) and (x, T) pair, gathered per customer
+            px, page, inverse, rx, rrec, rinverse = pairs
+            high = pareto_log_integral(r, alpha, s, beta, rx, rrec)[rinverse]
+            low = pareto_log_integral(r, alpha, s, beta, px, page)[inverse]
+        else:
+            high = pareto_log_integral(r, alpha, s, beta, x, recency)
+            low = pareto_log_integral(r, alpha, s, beta, x, age)
         with np.errstate(divide="ignore"):
             log_a0 = high + np.log(-np.expm1(np.minimum(low - high, 0.0)))
         a1 = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
@@ -139,14 +159,14 @@ def discounted_purchases(model_name, params, horizon_years, annual_discount, uni
     discounted monthly increments are summed per (x, T) pair."""
     monthly = (1 + annual_discount) ** (1 / 12) - 1
     step = DAYS_PER_MONTH / unit_days
-    px, page, inverse = pairs
+    px, page, inverse = pairs[:3]
     discounted = np.zeros(len(px))
     previous = np.zeros(len(px))
     for month in range(1, 12 * horizon_years + 1):
         cumulative = _pair_term(model_name, params, month * step, px, page)
         discounted += (cumulative - previous) / (1 + monthly) ** month
         previous = cumulative
-    return _customer_factor(model_name, params, frequency, recency, age) * discounted[inverse]
+    return _customer_factor(model_name, params, frequency, recency, age, pairs) * discounted[inverse]
 
 
 def elasticities(prediction, params):
@@ -179,7 +199,13 @@ def model(dbt, session):
     key = ["fit", "frequency", "recency", "customer_age"]
     customer_histories = dbt.ref("int_bgnbd_histories").df()
     grid_histories = dbt.ref("int_frequency_recency_grid").df()
-    histories = pd.concat([customer_histories[key], grid_histories[key]], ignore_index=True).drop_duplicates(key)
+    histories = pd.concat(
+        [
+            customer_histories[key].assign(is_valued=customer_histories["fit"] == "full"),
+            grid_histories[key].assign(is_valued=False),
+        ],
+        ignore_index=True,
+    ).drop_duplicates(key)  # the customers' rows first: a grid history that is a customer's is valued
     fitted = dbt.ref("int_clv_models_fitted").df()
     parameters = dbt.ref("int_parameters").df().iloc[0]
     unit_days = float(parameters["time_unit_days"])
@@ -197,11 +223,12 @@ def model(dbt, session):
             if len(rows) and bool(rows["is_converged"].iloc[0])
             else None
         )
-        pairs = distinct_pairs(f, age)
+        pairs = distinct_pairs(f, age, tx)
         out = frame[key].copy()
         out.insert(1, "model", model_name)
         nulls = np.full(len(frame), np.nan)
-        out["p_alive"] = probability_alive(model_name, params, f, tx, age) if params else nulls
+        out["p_alive"] = probability_alive(model_name, params, f, tx, age, pairs) if params else nulls
+        factor = _customer_factor(model_name, params, f, tx, age, pairs) if params else None
         for label, days in (
             ("30d", 30),
             ("90d", 90),
@@ -210,21 +237,31 @@ def model(dbt, session):
             ("holdout", holdout_days),
         ):
             out[f"expected_purchases_{label}"] = (
-                expected_purchases(model_name, params, days / unit_days, f, tx, age, pairs) if params else nulls
+                expected_purchases(model_name, params, days / unit_days, f, tx, age, pairs, factor) if params else nulls
             )
 
-        def discounted(theta, model_name=model_name, f=f, tx=tx, age=age, pairs=pairs):
-            return discounted_purchases(
-                model_name, theta, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs
-            )
+        # the discounted sum and the elasticities: the full fit's customer histories only
+        valued = frame["is_valued"].to_numpy()
+        out["discounted_purchases_horizon"] = np.nan
+        for label in ("discounted_purchases", "expected_purchases_365d"):
+            for k in range(1, 5):
+                out[f"{label}_elasticity_{k}"] = np.nan
+        if params and valued.any():
+            vf, vtx, vage = f[valued], tx[valued], age[valued]
+            v_pairs = distinct_pairs(vf, vage, vtx)
 
-        def next_year(theta, model_name=model_name, f=f, tx=tx, age=age, pairs=pairs):
-            return expected_purchases(model_name, theta, 365 / unit_days, f, tx, age, pairs)
+            def discounted(theta, model_name=model_name, f=vf, tx=vtx, age=vage, pairs=v_pairs):
+                return discounted_purchases(
+                    model_name, theta, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs
+                )
 
-        out["discounted_purchases_horizon"] = discounted(params) if params else nulls
-        for label, prediction in (("discounted_purchases", discounted), ("expected_purchases_365d", next_year)):
-            for k, column in enumerate(elasticities(prediction, params) if params else [nulls] * 4, start=1):
-                out[f"{label}_elasticity_{k}"] = column
+            def next_year(theta, model_name=model_name, f=vf, tx=vtx, age=vage, pairs=v_pairs):
+                return expected_purchases(model_name, theta, 365 / unit_days, f, tx, age, pairs)
+
+            out.loc[valued, "discounted_purchases_horizon"] = discounted(params)
+            for label, prediction in (("discounted_purchases", discounted), ("expected_purchases_365d", next_year)):
+                for k, column in enumerate(elasticities(prediction, params), start=1):
+                    out.loc[valued, f"{label}_elasticity_{k}"] = column
         outputs.append(out)
     columns = [
         "fit",
