@@ -23,6 +23,8 @@ MIN_CUSTOMERS = 10
 GRADIENT_TOLERANCE = 1e-5
 POLISH_ABOVE = 1e-7  # the BFGS polish runs only when L-BFGS-B stops with a larger gradient (elsewhere it moves nothing)
 MIN_REPEAT_CUSTOMERS = 3
+PARETO_FUNCTION_TOLERANCE = 1e-13  # its gradient's rounding (per-pair 2F1 derivatives) is ~1e-8 at 1M histories
+VALUE_HESSIAN_STEP = 1e-3  # the Pareto/NBD Hessian from function values (truncation ~1e-6, rounding ~1e-10)
 HESSIAN_STEP = 4e-3  # in log-parameters: central differences at this step and half of it, Richardson-combined
 PARETO_GRADIENT_STEP = 1e-5  # in log-parameters: the 2F1 terms' derivatives per pair (error ~1e-10)
 MAX_PARAMETERS = 4  # log_covariance_1 .. log_covariance_4: a row's covariance with each of its model's parameters
@@ -161,7 +163,7 @@ def _pareto_nbd_mean_nll(log_params, data):
     at_recency = pareto_log_integral(r, alpha, s, beta, data["x_rec"], data["t_rec"])[data["i_rec"]]
     a1 = -(r + data["x_age"]) * np.log(alpha + data["t_age"]) - s * np.log(beta + data["t_age"])
     log_a0 = pareto_log_a0(r, alpha, s, beta, x, None, None, at_recency, at_age)
-    per_row = np.logaddexp(a1[data["i_age"]], np.log(s / (r + s + x)) + log_a0)
+    per_row = np.logaddexp(a1[data["i_age"]], np.log(s / (r + s + xu))[data["ix"]] + log_a0)
     log_likelihood = (
         np.dot(w_x, gammaln(r + xu) - gammaln(r))
         + total * (r * np.log(alpha) + s * np.log(beta))
@@ -178,7 +180,7 @@ def pareto_nbd_negative_log_likelihood(log_params, data):
     pair (np.bincount) as for BG/NBD."""
     theta = np.exp(log_params)
     r, alpha, s, beta = theta
-    xu, w_x, total, w, x = data["xu"], data["w_x"], data["total"], data["w"], data["x"]
+    xu, w_x, total, w = data["xu"], data["w_x"], data["total"], data["w"]
     x_age, t_age, x_rec, t_rec = data["x_age"], data["t_age"], data["x_rec"], data["t_rec"]
     i_age, i_rec = data["i_age"], data["i_rec"]
     h_age = pareto_log_integral(r, alpha, s, beta, x_age, t_age)
@@ -196,7 +198,7 @@ def pareto_nbd_negative_log_likelihood(log_params, data):
     # per row: A0 = e^h(t_x) (1 - rho), rho = e^(h(T) - h(t_x)); the weights of the two terms of log L
     rho = np.exp(np.minimum(h_age[i_age] - h_rec[i_rec], 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        b_term = np.log(s) - np.log(r + s + x) + h_rec[i_rec] + np.log1p(-rho)
+        b_term = np.log(s / (r + s + xu))[data["ix"]] + h_rec[i_rec] + np.log1p(-rho)
         per_row = np.logaddexp(a1[i_age], b_term)
         p2 = np.exp(b_term - per_row)  # 0 where t_x = T
         q = np.where(p2 > 0, w * p2 / (1 - rho), 0.0)
@@ -271,9 +273,11 @@ def gamma_gamma_negative_log_likelihood(log_params, data):
     return -log_likelihood / total, gradient
 
 
-def _optimise(objective, args, x0):
+def _optimise(objective, args, x0, function_tolerance=1e-15):
     """L-BFGS-B within the bounds, then an unbounded BFGS polish if the gradient is not yet ~0; the next
-    start only if the first fails."""
+    start only if the first fails. function_tolerance: L-BFGS-B's ftol (relative reduction per step); where
+    the gradient is partly numerical (Pareto/NBD) a larger one stops it before its line searches fail in
+    the gradient's rounding."""
     best = None
     for start in x0:
         result = minimize(
@@ -283,7 +287,7 @@ def _optimise(objective, args, x0):
             jac=True,
             method="L-BFGS-B",
             bounds=[LOG_BOUNDS] * len(start),
-            options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-12},
+            options={"maxiter": 5000, "ftol": function_tolerance, "gtol": 1e-12},
         )
         if not np.all(np.abs(result.jac) <= POLISH_ABOVE):
             polished = minimize(
@@ -331,13 +335,20 @@ def _central_hessian(objective, args, log_params, step):
 
 
 def _value_hessian(function, args, log_params, step):
-    """Second-order central differences of the function itself (four points per pair): for a likelihood whose
-    gradient is numerical, differencing that gradient would divide its rounding by the step twice."""
+    """Second-order central differences of the function itself: four points per pair off the diagonal,
+    f(+2h) - 2 f(0) + f(-2h) on it (33 evaluations for four parameters). For a likelihood whose gradient is
+    partly numerical, differencing that gradient would divide its rounding by the step twice; the
+    function's own rounding (~1e-16 of a mean log-likelihood of order 1) divided by 4 step^2 stays ~1e-10."""
     k = len(log_params)
     hessian = np.empty((k, k))
+    centre = function(log_params, *args)
     for i in range(k):
-        for j in range(i, k):
-            ei, ej = np.eye(k)[i] * step, np.eye(k)[j] * step
+        ei = np.eye(k)[i] * step
+        hessian[i, i] = (function(log_params + 2 * ei, *args) - 2 * centre + function(log_params - 2 * ei, *args)) / (
+            4 * step * step
+        )
+        for j in range(i + 1, k):
+            ej = np.eye(k)[j] * step
             hessian[i, j] = hessian[j, i] = (
                 function(log_params + ei + ej, *args)
                 - function(log_params + ei - ej, *args)
@@ -358,10 +369,10 @@ def log_covariance(objective, args, log_params, customers, function=None):
     if function is None:
         coarse = _central_hessian(objective, args, log_params, HESSIAN_STEP)
         fine = _central_hessian(objective, args, log_params, HESSIAN_STEP / 2)
+        hessian = (4 * fine - coarse) / 3 * customers
     else:
-        coarse = _value_hessian(function, args, log_params, HESSIAN_STEP)
-        fine = _value_hessian(function, args, log_params, HESSIAN_STEP / 2)
-    hessian = (4 * fine - coarse) / 3 * customers
+        # one step, small enough that the truncation (~step^2) is below the rounding: no Richardson step
+        hessian = _value_hessian(function, args, log_params, VALUE_HESSIAN_STEP) * customers
     if not np.all(np.isfinite(hessian)) or np.linalg.eigvalsh(hessian).min() <= 0:
         return None
     inverse = np.linalg.inv(hessian)
@@ -431,7 +442,7 @@ def fit_purchase_model(model_name, frequency, recency, age, customers=None):
         objective = bgnbd_negative_log_likelihood
         starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
     data = (prepare_bgnbd(x, tx, t, weights, shift=int(model_name == "mbg_nbd")),)
-    result = _optimise(objective, data, starts)
+    result = _optimise(objective, data, starts, PARETO_FUNCTION_TOLERANCE if function is not None else 1e-15)
     converged, message = _verdict(result, list(PURCHASE_MODELS[model_name]))
     return _fitted(result, n, converged, message, log_covariance(objective, data, result.x, n, function))
 
