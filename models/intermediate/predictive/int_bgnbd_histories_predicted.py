@@ -286,4 +286,5 @@ def model(dbt, session):
     for column in columns[2:]:
         result[column] = result[column].astype(float)
     result["frequency"] = result["frequency"].astype("int64")
+    result["model"] = result["model"].astype("string")  # a text column also when there is no history
     return result[columns]

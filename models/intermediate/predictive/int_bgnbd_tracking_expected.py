@@ -63,5 +63,5 @@ def model(dbt, session):
         result.insert(0, "model", model_name)
         results.append(result)
     return pd.concat(results, ignore_index=True).astype(
-        {"model": str, "period_number": "int64", "expected_repeat_purchases": float}
+        {"model": "string", "period_number": "int64", "expected_repeat_purchases": float}
     )

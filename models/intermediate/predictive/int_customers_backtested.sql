@@ -54,7 +54,7 @@ heuristic_rates as (
 final as (
 
     select
-        {{ dbt.concat(['histories.model', "'_gamma_gamma'"]) }} as model,
+        cast({{ dbt.concat(['histories.model', "'_gamma_gamma'"]) }} as {{ dbt.type_string() }}) as model,
         inputs.customer_id,
         inputs.frequency as calibration_frequency,
         histories.expected_purchases_holdout as predicted_purchases,

@@ -74,7 +74,7 @@ cell_customers as (
 final as (
 
     select
-        histories.model,
+        cast(histories.model as {{ dbt.type_string() }}) as model,
         grid.frequency,
         grid.recency_step,
         grid.recency,

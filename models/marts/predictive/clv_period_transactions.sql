@@ -71,7 +71,7 @@ actual as (
 final as (
 
     select
-        expected.model,
+        cast(expected.model as {{ dbt.type_string() }}) as model,
         periods.period_number,
         periods.period_start,
         periods.period_end,
