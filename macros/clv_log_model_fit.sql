@@ -47,28 +47,32 @@
 {% endmacro %}
 
 
-{% macro clv_log_covariance_matrices(fitted) %}
+{% macro clv_log_covariance_matrices(fitted, selected) %}
     {#-
-        One row per fit of int_clv_models_fitted (the relation `fitted`, restricted to the selected purchase
-        model and Gamma-Gamma): the covariance of the purchase model's log-parameters as columns
+        One row per fit of int_clv_models_fitted (the relation `fitted`): the covariance of the log-parameters
+        of the purchase model in `selected` (int_purchase_models_selected's selected row) as columns
         purchase_covariance_<i>_<j> (i, j = 1 .. 4) and of the Gamma-Gamma ones as gamma_gamma_covariance_<i>_<j>
         (1 .. 3).
     -#}
     select
         {%- for role, condition, size in [
-            ('purchase', "model <> 'gamma_gamma'", 4), ('gamma_gamma', "model = 'gamma_gamma'", 3)
+            ('purchase', 'selected.model is not null', 4), ('gamma_gamma', "fits.model = 'gamma_gamma'", 3)
         ] %}
             {%- for i in range(1, size + 1) %}
                 {%- for j in range(1, size + 1) %}
                     max(
-                        case when {{ condition }} and parameter_index = {{ i }} then log_covariance_{{ j }} end
+                        case
+                            when {{ condition }} and fits.parameter_index = {{ i }} then fits.log_covariance_{{ j }}
+                        end
                     ) as {{ role }}_covariance_{{ i }}_{{ j }},
                 {%- endfor %}
             {%- endfor %}
         {%- endfor %}
-        fit
-    from {{ fitted }}
-    group by fit
+        fits.fit
+    from {{ fitted }} as fits
+    left join {{ selected }} as selected
+        on fits.model = selected.model
+    group by fits.fit
 {% endmacro %}
 
 

@@ -65,7 +65,6 @@ def prepare_bgnbd(x, recency, age, weights, shift=0):
     i_rec, (x_rec, t_rec) = _groups(x, recency)
     return {
         "shift": shift,
-        "x": x,
         "ix": ix,
         "xu": xu,
         "w_x": np.bincount(ix, weights, len(xu)),
@@ -142,13 +141,11 @@ def pareto_log_integral(r, alpha, s, beta, x, t):
         )
 
 
-def pareto_log_a0(r, alpha, s, beta, x, recency, age, at_recency=None, at_age=None):
-    """ln A0 = ln(term(t_x) - term(T)) of pareto_log_integral, -inf where t_x = T (no time to die unseen).
-    at_recency / at_age: the terms already evaluated (per pair, gathered per row)."""
-    high = pareto_log_integral(r, alpha, s, beta, x, recency) if at_recency is None else at_recency
-    low = pareto_log_integral(r, alpha, s, beta, x, age) if at_age is None else at_age
+def pareto_log_a0(at_recency, at_age):
+    """ln A0 = ln(term(t_x) - term(T)) from the terms of pareto_log_integral at t_x and T, -inf where t_x = T
+    (no time to die unseen)."""
     with np.errstate(divide="ignore"):
-        return high + np.log(-np.expm1(np.minimum(low - high, 0.0)))
+        return at_recency + np.log(-np.expm1(np.minimum(at_age - at_recency, 0.0)))
 
 
 def _pareto_nbd_mean_nll(log_params, data):
@@ -158,11 +155,10 @@ def _pareto_nbd_mean_nll(log_params, data):
     A1 = -(r+x) ln(alpha+T) - s ln(beta+T), in log-sum-exp form."""
     r, alpha, s, beta = np.exp(log_params)
     xu, w_x, total = data["xu"], data["w_x"], data["total"]
-    x = data["x"]
     at_age = pareto_log_integral(r, alpha, s, beta, data["x_age"], data["t_age"])[data["i_age"]]
     at_recency = pareto_log_integral(r, alpha, s, beta, data["x_rec"], data["t_rec"])[data["i_rec"]]
     a1 = -(r + data["x_age"]) * np.log(alpha + data["t_age"]) - s * np.log(beta + data["t_age"])
-    log_a0 = pareto_log_a0(r, alpha, s, beta, x, None, None, at_recency, at_age)
+    log_a0 = pareto_log_a0(at_recency, at_age)
     per_row = np.logaddexp(a1[data["i_age"]], np.log(s / (r + s + xu))[data["ix"]] + log_a0)
     log_likelihood = (
         np.dot(w_x, gammaln(r + xu) - gammaln(r))

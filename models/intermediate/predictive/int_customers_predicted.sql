@@ -41,21 +41,9 @@ parameters as (
 
 ),
 
-all_fits as (
-
-    select * from {{ ref('int_clv_models_fitted') }}
-
-),
-
 fitted as (
 
-    -- the selected purchase model's fits and Gamma-Gamma's
-    select all_fits.*
-    from all_fits
-    left join selected
-        on all_fits.model = selected.model
-    where
-        (all_fits.model = 'gamma_gamma' or selected.model is not null)
+    select * from {{ ref('int_clv_models_fitted') }}
 
 ),
 
@@ -74,7 +62,7 @@ gamma_gamma as (
 
 covariances as (
 
-    {{ clv_log_covariance_matrices('fitted') }}
+    {{ clv_log_covariance_matrices('fitted', 'selected') }}
 
 ),
 

@@ -27,28 +27,16 @@ selected as (
 
 ),
 
-all_fits as (
-
-    select * from {{ ref('int_clv_models_fitted') }}
-
-),
-
 fitted as (
 
-    -- the selected purchase model's fits and Gamma-Gamma's
-    select all_fits.*
-    from all_fits
-    left join selected
-        on all_fits.model = selected.model
-    where
-        all_fits.fit = 'full'
-        and (all_fits.model = 'gamma_gamma' or selected.model is not null)
+    select * from {{ ref('int_clv_models_fitted') }}
+    where fit = 'full'
 
 ),
 
 covariances as (
 
-    {{ clv_log_covariance_matrices('fitted') }}
+    {{ clv_log_covariance_matrices('fitted', 'selected') }}
 
 ),
 
