@@ -15,6 +15,7 @@ import argparse
 import time
 
 import numpy as np
+import pandas as pd
 
 from python_checks.project import load_model_module
 
@@ -52,24 +53,15 @@ def timed(function, *args):
 
 
 def project_predictions(model, params, x, tx, t):
-    """What int_bgnbd_histories_predicted computes per distinct history for one model (the dbt model's
-    loop body): P(alive), expected purchases at five horizons, the discounted horizon sum, and the
-    elasticities of the discounted sum and of the 365-day expectation."""
-    pairs = predicted.distinct_pairs(x, t, tx)
-    predicted.probability_alive(model, params, x, tx, t, pairs)
-    factor = predicted._customer_factor(model, params, x, tx, t, pairs)
-    for days in (30, 90, 365, HORIZON_YEARS * 365.25, 180):
-        predicted.expected_purchases(model, params, days / UNIT_DAYS, x, tx, t, pairs, factor)
-
-    def discounted(theta):
-        return predicted.discounted_purchases(model, theta, HORIZON_YEARS, DISCOUNT, UNIT_DAYS, x, tx, t, pairs)
-
-    def next_year(theta):
-        return predicted.expected_purchases(model, theta, 365 / UNIT_DAYS, x, tx, t, pairs)
-
-    discounted(params)
-    predicted.elasticities(discounted, params)
-    predicted.elasticities(next_year, params)
+    """What int_bgnbd_histories_predicted computes per distinct history for one model (its predict_histories,
+    the other models left unfitted): P(alive), expected purchases at five horizons, the discounted horizon
+    sum, and the elasticities of the discounted sum and of the 365-day expectation."""
+    frame = pd.DataFrame({"frequency": x, "recency": tx, "customer_age": t, "is_valued": True})
+    horizons = (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", HORIZON_YEARS * 365.25), ("holdout", 180))
+    for _ in predicted.predict_histories(
+        frame, lambda name: params if name == model else None, horizons, HORIZON_YEARS, DISCOUNT, UNIT_DAYS
+    ):
+        pass
 
 
 def main():

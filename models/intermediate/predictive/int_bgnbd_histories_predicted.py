@@ -17,6 +17,7 @@ and the horizon t (Fader, Hardie & Lee 2005, eq. 10; Batislam et al. 2007; Schmi
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy.special import expit, hyp2f1
 
 PURCHASE_MODELS = {
@@ -169,13 +170,14 @@ def discounted_purchases(model_name, params, horizon_years, annual_discount, uni
     return _customer_factor(model_name, params, frequency, recency, age, pairs) * discounted[inverse]
 
 
-def elasticities(prediction, params):
+def elasticities(prediction, params, base=None):
     """d ln(prediction) / d ln(theta_k) for k = 1 .. 4 (the model's parameters): forward differences of
-    prediction(params) -> array in the log-parameters. With the fit's covariance of the log-parameters they
-    give the delta-method variance of ln(prediction) (int_customers_predicted)."""
+    prediction(params) -> array in the log-parameters, from base = prediction(params) where the caller has it.
+    With the fit's covariance of the log-parameters they give the delta-method variance of ln(prediction)
+    (int_customers_predicted)."""
     log_params = np.log(np.asarray(params, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        base = np.log(prediction(params))
+        base = np.log(prediction(params) if base is None else base)
         columns = []
         for k in range(len(log_params)):
             shifted = log_params.copy()
@@ -184,11 +186,79 @@ def elasticities(prediction, params):
     return columns
 
 
-def _fit_models(histories):
-    """(fit, model) and the histories to predict with it: every purchase model for every fit."""
-    for fit, frame in histories.groupby("fit"):
-        for model_name in PURCHASE_MODELS:
-            yield (fit, model_name), frame
+COLUMNS = [
+    "fit",
+    "model",
+    "frequency",
+    "recency",
+    "customer_age",
+    "p_alive",
+    "expected_purchases_30d",
+    "expected_purchases_90d",
+    "expected_purchases_365d",
+    "expected_purchases_horizon",
+    "expected_purchases_holdout",
+    "discounted_purchases_horizon",
+    *[f"{label}_elasticity_{k}" for label in ("discounted_purchases", "expected_purchases_365d") for k in range(1, 5)],
+]
+
+
+def _converged_parameters(fitted, fit, model_name):
+    rows = fitted[(fitted["fit"] == fit) & (fitted["model"] == model_name)].set_index("parameter")
+    if len(rows) and bool(rows["is_converged"].iloc[0]):
+        return tuple(float(rows.loc[n, "value"]) for n in PURCHASE_MODELS[model_name])
+    return None
+
+
+def predict_histories(frame, params_of, horizons, horizon_years, annual_discount, unit_days):
+    """The predictions of every purchase model for one fit's histories (frame: frequency, recency,
+    customer_age, is_valued), as {column: array or None (null throughout)} per model; params_of(model) is the
+    model's converged parameters or None (its predictions null). The distinct pairs are the histories', shared
+    by the models."""
+    f = np.asarray(frame["frequency"], dtype=float)
+    tx = np.asarray(frame["recency"], dtype=float)
+    age = np.asarray(frame["customer_age"], dtype=float)
+    valued = np.asarray(frame["is_valued"], dtype=bool)
+    pairs = distinct_pairs(f, age, tx)
+    vf, vtx, vage = f[valued], tx[valued], age[valued]
+    v_pairs = distinct_pairs(vf, vage, vtx) if valued.any() else None
+    for model_name in PURCHASE_MODELS:
+        params = params_of(model_name)
+        columns = dict.fromkeys(COLUMNS[5:])  # None: null throughout
+        if params:
+            columns["p_alive"] = probability_alive(model_name, params, f, tx, age, pairs)
+            factor = _customer_factor(model_name, params, f, tx, age, pairs)
+            for label, days in horizons:
+                columns[f"expected_purchases_{label}"] = expected_purchases(
+                    model_name, params, days / unit_days, f, tx, age, pairs, factor
+                )
+        if params and v_pairs is not None:
+            # the discounted sum and the elasticities: the full fit's customer histories only
+
+            def discounted(theta, model_name=model_name):
+                return discounted_purchases(
+                    model_name, theta, horizon_years, annual_discount, unit_days, vf, vtx, vage, v_pairs
+                )
+
+            def next_year(theta, model_name=model_name):
+                return expected_purchases(model_name, theta, 365 / unit_days, vf, vtx, vage, v_pairs)
+
+            def spread(values):
+                if valued.all():
+                    return values
+                out = np.full(len(f), np.nan)
+                out[valued] = values
+                return out
+
+            base = discounted(params)
+            columns["discounted_purchases_horizon"] = spread(base)
+            for label, prediction, value in (
+                ("discounted_purchases", discounted, base),
+                ("expected_purchases_365d", next_year, columns["expected_purchases_365d"][valued]),
+            ):
+                for k, column in enumerate(elasticities(prediction, params, value), start=1):
+                    columns[f"{label}_elasticity_{k}"] = spread(column)
+        yield model_name, columns
 
 
 def model(dbt, session):
@@ -211,80 +281,33 @@ def model(dbt, session):
     unit_days = float(parameters["time_unit_days"])
     holdout_days = (pd.Timestamp(parameters["as_of_date"]) - pd.Timestamp(parameters["holdout_start_date"])).days
     horizon = int(parameters["clv_horizon_years"])
-    outputs = []
-    for (fit, model_name), frame in _fit_models(histories):
-        frame = frame.reset_index(drop=True)
-        f = np.asarray(frame["frequency"], dtype=float)
-        tx = np.asarray(frame["recency"], dtype=float)
-        age = np.asarray(frame["customer_age"], dtype=float)
-        rows = fitted[(fitted["fit"] == fit) & (fitted["model"] == model_name)].set_index("parameter")
-        params = (
-            tuple(float(rows.loc[n, "value"]) for n in PURCHASE_MODELS[model_name])
-            if len(rows) and bool(rows["is_converged"].iloc[0])
-            else None
-        )
-        pairs = distinct_pairs(f, age, tx)
-        out = frame[key].copy()
-        out.insert(1, "model", model_name)
-        nulls = np.full(len(frame), np.nan)
-        out["p_alive"] = probability_alive(model_name, params, f, tx, age, pairs) if params else nulls
-        factor = _customer_factor(model_name, params, f, tx, age, pairs) if params else None
-        for label, days in (
-            ("30d", 30),
-            ("90d", 90),
-            ("365d", 365),
-            ("horizon", horizon * 365.25),
-            ("holdout", holdout_days),
+    horizons = (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", horizon * 365.25), ("holdout", holdout_days))
+    # the output as an Arrow table of one chunk per fit x model: the columns are the numpy arrays (no copies)
+    chunks = {name: [] for name in COLUMNS}
+    for fit, frame in histories.groupby("fit", sort=True):
+        for model_name, columns in predict_histories(
+            frame,
+            lambda model_name, fit=fit: _converged_parameters(fitted, fit, model_name),
+            horizons,
+            horizon,
+            float(parameters["discount_rate"]),
+            unit_days,
         ):
-            out[f"expected_purchases_{label}"] = (
-                expected_purchases(model_name, params, days / unit_days, f, tx, age, pairs, factor) if params else nulls
-            )
-
-        # the discounted sum and the elasticities: the full fit's customer histories only
-        valued = frame["is_valued"].to_numpy()
-        out["discounted_purchases_horizon"] = np.nan
-        for label in ("discounted_purchases", "expected_purchases_365d"):
-            for k in range(1, 5):
-                out[f"{label}_elasticity_{k}"] = np.nan
-        if params and valued.any():
-            vf, vtx, vage = f[valued], tx[valued], age[valued]
-            v_pairs = distinct_pairs(vf, vage, vtx)
-
-            def discounted(theta, model_name=model_name, f=vf, tx=vtx, age=vage, pairs=v_pairs):
-                return discounted_purchases(
-                    model_name, theta, horizon, float(parameters["discount_rate"]), unit_days, f, tx, age, pairs
+            chunks["fit"].append(pa.repeat(pa.scalar(fit, pa.string()), len(frame)))
+            chunks["model"].append(pa.repeat(pa.scalar(model_name, pa.string()), len(frame)))
+            for name in ("frequency", "recency", "customer_age"):
+                chunks[name].append(frame[name].to_numpy(dtype="int64" if name == "frequency" else float))
+            for name, values in columns.items():
+                # NaN is null, as in a pandas frame
+                chunks[name].append(
+                    pa.nulls(len(frame), pa.float64()) if values is None else pa.array(values, from_pandas=True)
                 )
-
-            def next_year(theta, model_name=model_name, f=vf, tx=vtx, age=vage, pairs=v_pairs):
-                return expected_purchases(model_name, theta, 365 / unit_days, f, tx, age, pairs)
-
-            out.loc[valued, "discounted_purchases_horizon"] = discounted(params)
-            for label, prediction in (("discounted_purchases", discounted), ("expected_purchases_365d", next_year)):
-                for k, column in enumerate(elasticities(prediction, params), start=1):
-                    out.loc[valued, f"{label}_elasticity_{k}"] = column
-        outputs.append(out)
-    columns = [
-        "fit",
-        "model",
-        "frequency",
-        "recency",
-        "customer_age",
-        "p_alive",
-        "expected_purchases_30d",
-        "expected_purchases_90d",
-        "expected_purchases_365d",
-        "expected_purchases_horizon",
-        "expected_purchases_holdout",
-        "discounted_purchases_horizon",
-        *[
-            f"{label}_elasticity_{k}"
-            for label in ("discounted_purchases", "expected_purchases_365d")
-            for k in range(1, 5)
-        ],
-    ]
-    result = pd.concat(outputs, ignore_index=True) if outputs else pd.DataFrame(columns=columns)
-    for column in columns[2:]:
-        result[column] = result[column].astype(float)
-    result["frequency"] = result["frequency"].astype("int64")
-    result["model"] = result["model"].astype("string")  # a text column also when there is no history
-    return result[columns]
+    schema = pa.schema(
+        [
+            (name, pa.string() if name in ("fit", "model") else pa.int64() if name == "frequency" else pa.float64())
+            for name in COLUMNS
+        ]
+    )
+    return pa.table(
+        [pa.chunked_array(chunks[field.name], type=field.type) for field in schema], schema=schema
+    )  # with no history, an empty table of these types
