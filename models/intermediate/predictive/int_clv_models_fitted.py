@@ -412,24 +412,39 @@ def fit_bgnbd(frequency, recency, age, customers=None):
     return fit_purchase_model("bg_nbd", frequency, recency, age, customers)
 
 
-def fit_purchase_model(model_name, frequency, recency, age, customers=None):
-    """A purchase model of PURCHASE_MODELS fitted to the histories: dict(params=(its parameters) or None,
-    log_likelihood, customers, converged, message, log_covariance). One row per customer, or per distinct
-    history with its number of customers (customers)."""
+def prepare_purchase_histories(frequency, recency, age, customers=None):
+    """What every purchase model's fit needs from the histories, computed once for the three: the
+    compressed rows, the counts the fits require, the start's time scale and prepare_bgnbd's pairs."""
     frequency = np.asarray(frequency, dtype=float)
     recency = np.asarray(recency, dtype=float)
     age = np.asarray(age, dtype=float)
     customers = np.ones(len(frequency)) if customers is None else np.asarray(customers, dtype=float)
-    n = int(customers.sum())
+    prepared = {
+        "customers": int(customers.sum()),
+        "repeaters": int(customers[frequency > 0].sum()),
+    }
+    if prepared["customers"] >= MIN_CUSTOMERS and prepared["repeaters"] >= MIN_REPEAT_CUSTOMERS:
+        (x, tx, t), weights = compress([frequency, recency, age], customers)
+        # the start from the sorted, compressed rows: a mean over the rows in arrival order differs in the
+        # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
+        prepared["scale"] = max(float(np.dot(weights, t) / np.sum(weights)), 1e-3)
+        prepared["data"] = prepare_bgnbd(x, tx, t, weights)
+    return prepared
+
+
+def fit_purchase_model(model_name, frequency=None, recency=None, age=None, customers=None, prepared=None):
+    """A purchase model of PURCHASE_MODELS fitted to the histories: dict(params=(its parameters) or None,
+    log_likelihood, customers, converged, message, log_covariance). One row per customer, or per distinct
+    history with its number of customers (customers); or the histories prepared once for several models
+    (prepare_purchase_histories)."""
+    if prepared is None:
+        prepared = prepare_purchase_histories(frequency, recency, age, customers)
+    n, repeaters = prepared["customers"], prepared["repeaters"]
     if n < MIN_CUSTOMERS:
         return _not_fitted(n, f"too few customers to fit: {n} (at least {MIN_CUSTOMERS})")
-    repeaters = int(customers[frequency > 0].sum())
     if repeaters < MIN_REPEAT_CUSTOMERS:
         return _not_fitted(n, f"too few repeat buyers to fit: {repeaters} (at least {MIN_REPEAT_CUSTOMERS})")
-    (x, tx, t), weights = compress([frequency, recency, age], customers)
-    # the start from the sorted, compressed rows: a mean over the rows in arrival order differs in the
-    # last bit from run to run, and on a flat likelihood that moves the optimum found by ~1e-5
-    scale = max(float(np.dot(weights, t) / np.sum(weights)), 1e-3)
+    scale = prepared["scale"]
     function = None
     if model_name == "pareto_nbd":
         objective, function = pareto_nbd_negative_log_likelihood, _pareto_nbd_mean_nll
@@ -437,7 +452,7 @@ def fit_purchase_model(model_name, frequency, recency, age, customers=None):
     else:
         objective = bgnbd_negative_log_likelihood
         starts = [[0.0, np.log(scale), 0.0, 0.0], [np.log(0.25), np.log(scale), np.log(0.8), np.log(2.5)]]
-    data = (prepare_bgnbd(x, tx, t, weights, shift=int(model_name == "mbg_nbd")),)
+    data = ({**prepared["data"], "shift": int(model_name == "mbg_nbd")},)
     result = _optimise(objective, data, starts, PARETO_FUNCTION_TOLERANCE if function is not None else 1e-15)
     converged, message = _verdict(result, list(PURCHASE_MODELS[model_name]))
     return _fitted(result, n, converged, message, log_covariance(objective, data, result.x, n, function))
@@ -470,15 +485,11 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
 
 def fit_rows(fit, cutoff_date, histories, spends):
     rows = []
+    prepared = prepare_purchase_histories(
+        histories["frequency"], histories["recency"], histories["customer_age"], histories["customers"]
+    )
     fits = [
-        (
-            name,
-            fit_purchase_model(
-                name, histories["frequency"], histories["recency"], histories["customer_age"], histories["customers"]
-            ),
-            parameters,
-        )
-        for name, parameters in PURCHASE_MODELS.items()
+        (name, fit_purchase_model(name, prepared=prepared), parameters) for name, parameters in PURCHASE_MODELS.items()
     ]
     gg = fit_gamma_gamma(spends["frequency"], spends["monetary_value"], spends["customers"])
     for model_name, result, names in [*fits, ("gamma_gamma", gg, ["p", "q", "gamma"])]:
