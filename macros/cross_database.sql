@@ -101,6 +101,14 @@
 {% endmacro %}
 
 
+{% macro clv_type_exact_amount() %}
+    {#- A decimal type for sums that must not depend on the order of addition (amounts to 1e-12, up to 1e26). -#}
+    {{ return(adapter.dispatch('clv_type_exact_amount', 'clv')()) }}
+{% endmacro %}
+
+{% macro default__clv_type_exact_amount() %}{{ return('decimal(38, 12)') }}{% endmacro %}
+
+
 {% macro clv_median(expression) %}
     {{ return(adapter.dispatch('clv_median', 'clv')(expression)) }}
 {% endmacro %}

@@ -24,6 +24,9 @@ occasions as (
         order_date,
         order_date = first_purchase_date as is_first_occasion,
         sum(net_revenue) as revenue,
+        -- the Gamma-Gamma input in exact decimal arithmetic: a float sum depends on the order the engine
+        -- adds in, and a weakly identified fit turns its last bits into visible parameter differences
+        sum(cast(net_revenue as {{ clv_type_exact_amount() }})) as exact_revenue,
         sum(gross_profit) as gross_profit
     from purchases
     group by customer_id, order_date, first_purchase_date
@@ -55,6 +58,7 @@ fit_occasions as (
         occasions.customer_id,
         occasions.order_date,
         occasions.revenue,
+        occasions.exact_revenue,
         occasions.gross_profit,
         occasions.is_first_occasion,
         occasions.order_date > cutoffs.window_start_date as is_in_window
@@ -73,7 +77,7 @@ customer_fits as (
         count(*) as occasions,
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
-        sum(case when not is_first_occasion then revenue end) as repeat_revenue,
+        sum(case when not is_first_occasion then exact_revenue end) as repeat_revenue,
         sum(revenue) as revenue,
         sum(gross_profit) as gross_profit,
         sum(case when is_in_window then 1 else 0 end) as window_occasions,
@@ -108,7 +112,8 @@ final as (
         {{ clv_days_between('customer_fits.first_purchase_date', 'customer_fits.cutoff_date') }}
         / parameters.time_unit_days as customer_age,
         -- rounded to 1e-9 so that float summation order (parallel sums) does not change the fit's input
-        {{ clv_round('customer_fits.repeat_revenue / nullif(customer_fits.occasions - 1, 0)', 9) }} as monetary_value,
+        {{ clv_round('cast(customer_fits.repeat_revenue as ' ~ clv_type_double() ~ ') / nullif(customer_fits.occasions - 1, 0)', 9) }}
+            as monetary_value,
         customer_fits.gross_profit / nullif(customer_fits.revenue, 0) as gross_margin,
         cast(customer_fits.window_occasions as {{ dbt.type_bigint() }}) as window_occasions,
         customer_fits.window_revenue,
