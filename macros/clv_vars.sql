@@ -53,6 +53,12 @@
         'raw_data_dir': {'default': none, 'kind': 'text', 'structural': true, 'doc': 'folder of raw CSV/Parquet files'},
         'raw_schema': {'default': none, 'kind': 'text', 'structural': true, 'doc': 'warehouse schema of the raw tables'},
         'raw_database': {'default': none, 'kind': 'text', 'structural': true, 'doc': 'warehouse database of the raw tables'},
+        'raw_identifiers': {'default': {}, 'kind': 'identifiers', 'structural': true,
+                            'accepted': 'a mapping from raw table names (' ~ (clv_raw_tables() | join(', ')) ~ ') to the names of the tables (or files) that hold them, e.g. {orders: shop_orders}; with raw_schema or raw_data_dir',
+                            'doc': 'names of the raw tables (or files) where they differ from the contract names'},
+        'raw_models': {'default': {}, 'kind': 'identifiers', 'structural': true,
+                       'accepted': 'a mapping from raw table names (' ~ (clv_raw_tables() | join(', ')) ~ ') to dbt models or seeds of your project that hold them, e.g. {orders: shop_orders}',
+                       'doc': 'dbt models or seeds (read with ref) that hold raw tables, in place of the raw source'},
         'raw_file_encoding': {'default': 'utf-8', 'kind': 'encoding', 'structural': true,
                               'choices': ['utf-8', 'utf-16', 'latin-1'], 'doc': 'encoding of the raw CSV files'},
     }) }}
@@ -166,6 +172,19 @@
             {%- if text not in cleaned -%}{%- do cleaned.append(text) -%}{%- endif -%}
         {%- endfor -%}
         {{ return(cleaned) }}
+    {%- elif kind == 'identifiers' -%}
+        {#- table name -> identifier; every key a raw table of the contract, every identifier a plain table name -#}
+        {%- if _clv_is_null(value) -%}{{ return({}) }}{%- endif -%}
+        {%- if value is not mapping -%}{{ _clv_fail(name, value, spec.accepted) }}{%- endif -%}
+        {%- set cleaned = {} -%}
+        {%- for table, identifier in value.items() -%}
+            {%- set text = identifier | string -%}
+            {%- if table not in clv_raw_tables() or identifier is none or not modules.re.match('^[A-Za-z_][A-Za-z0-9_]{0,62}$', text) -%}
+                {{ _clv_fail(name, value, spec.accepted) }}
+            {%- endif -%}
+            {%- do cleaned.update({table: text}) -%}
+        {%- endfor -%}
+        {{ return(cleaned) }}
     {%- else -%}
         {#- text (raw_data_dir, raw_schema, raw_database): free text, checked where it is used -#}
         {{ return(none if _clv_is_null(value) else (value | string | trim)) }}
@@ -180,6 +199,16 @@
     {%- endfor -%}
     {%- if clv_var('raw_data_dir') is not none and target.type != 'duckdb' -%}
         {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': reading a folder of files is supported on the duckdb target only (target is " ~ target.type ~ "). Accepted values: null on this target; load the files into a schema and set raw_schema instead.") }}
+    {%- endif -%}
+    {%- if clv_var('raw_identifiers') and clv_var('raw_data_dir') is none and clv_var('raw_schema') is none -%}
+        {{ exceptions.raise_compiler_error("Invalid value for var 'raw_identifiers': " ~ (clv_var('raw_identifiers') | string) ~ " names the tables of raw_schema (or the files of raw_data_dir), but neither is set. Accepted values: {} without them; set raw_schema (or raw_data_dir) to where your tables are, or name your dbt models or seeds in raw_models.") }}
+    {%- endif -%}
+    {%- set twice = clv_var('raw_identifiers').keys() | select('in', clv_var('raw_models').keys()) | list -%}
+    {%- if twice -%}
+        {{ exceptions.raise_compiler_error("Invalid value for var 'raw_models': " ~ (twice | join(', ')) ~ " is also in raw_identifiers. Accepted values: each raw table in one of them (raw_models: a dbt model or seed of your project; raw_identifiers: a table of raw_schema).") }}
+    {%- endif -%}
+    {%- if clv_is_package() and clv_var('raw_data_dir') is none and clv_var('raw_schema') is none and not clv_var('raw_models') -%}
+        {{ exceptions.raise_compiler_error("The clv package is installed in the project " ~ project_name ~ " but no raw data is configured: set the var raw_schema (and raw_database, raw_identifiers where your tables are elsewhere or named otherwise) or raw_models (your dbt models or seeds holding them) under `vars: clv:` in " ~ project_name ~ "'s dbt_project.yml (README, \"Use it in your dbt project\"). The package never loads its demo seeds into a host project.") }}
     {%- endif -%}
     select 1 as vars_checked
 {% endmacro %}
@@ -219,8 +248,16 @@
 {% endmacro %}
 
 
+{% macro clv_is_package() %}
+    {#- True when this project runs as a package of another dbt project (a host), whose name dbt gives as
+        project_name. -#}
+    {{ return(project_name != 'clv') }}
+{% endmacro %}
+
+
 {% macro clv_uses_demo_seeds() %}
-    {{ return(clv_var('raw_data_dir') is none and clv_var('raw_schema') is none) }}
+    {#- The raw source is the demo seeds: the project runs on its own, and no var points at other raw data. -#}
+    {{ return(not clv_is_package() and clv_var('raw_data_dir') is none and clv_var('raw_schema') is none and not clv_var('raw_models')) }}
 {% endmacro %}
 
 

@@ -169,7 +169,7 @@
     {%- endfor -%}
     {%- set total = tally.total -%}
     {%- if tally.clean == 0 -%}
-        {%- set where = clv_raw_location('orders', source('raw', 'orders')) -%}
+        {%- set where = clv_raw_location('orders', clv_raw_relation('orders')) -%}
         {%- set detail = (': ' ~ (reasons | join(', ')) ~ ' (each row with its reason is in the table ' ~ relation ~ ')') if total > 0 else ': the table has a header and no data rows' -%}
         {{ exceptions.raise_compiler_error("orders: 0 of " ~ '{:,}'.format(total) ~ " rows are clean" ~ detail ~ ". Read from " ~ where ~ ".") }}
     {%- endif -%}

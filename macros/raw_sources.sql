@@ -4,7 +4,8 @@
     - raw_data_dir (duckdb target): <table>.csv or <table>.parquet files in a folder, exposed as views
       in the raw_files schema by clv_register_raw_files() (an on-run-start hook);
     - raw_schema / raw_database: an existing warehouse schema.
-    Models always read source('raw', ...) through raw_source_select(), which tolerates absent
+    - raw_models (a host project): per table, a dbt model or seed of the project (clv_raw_relation).
+    Models always read clv_raw_relation(...) through raw_source_select(), which tolerates absent
     optional tables and columns and reads every column as trimmed text (typing is staging's job).
 #}
 
@@ -15,8 +16,10 @@
 
 {% macro clv_register_raw_files() %}
     {#-
-        raw_data_dir mode (an on-run-start hook): each table is one of <table>.csv, <table>.parquet, or a
-        folder <table>/ of .csv or .parquet files (daily deliveries, read together by column name).
+        raw_data_dir mode (an on-run-start hook): each table is one of <name>.csv, <name>.parquet, or a
+        folder <name>/ of .csv or .parquet files (daily deliveries, read together by column name), where
+        <name> is the raw source's identifier for the table: its name in the contract, or its entry in the
+        var raw_identifiers (_raw__sources.yml).
         - Parquet files are exposed as a view.
         - CSV files are loaded into a table, file by file, with DuckDB's rejects store: a line the
           parser cannot split into the header's columns (a field too many or too few, an unclosed
@@ -34,7 +37,8 @@
     {%- set raw_schema = clv_raw_schema() -%}
     {%- do run_query('create schema if not exists ' ~ raw_schema) -%}
     {%- set loaded = [] -%}
-    {%- for table in clv_raw_tables() -%}
+    {%- for contract_table in clv_raw_tables() -%}
+        {%- set table = source('raw', contract_table).identifier -%}
         {%- set target = raw_schema ~ '.' ~ table -%}
         {%- set malformed = raw_schema ~ '.' ~ table ~ '__malformed' -%}
         {%- set previous = run_query("select table_type from information_schema.tables where table_schema = '" ~ raw_schema ~ "' and table_name = '" ~ table ~ "'") -%}
@@ -54,11 +58,11 @@
             {%- set path = found.rows[0][1] | replace("'", "''") -%}
             {%- do run_query("create view " ~ target ~ " as select * from read_parquet('" ~ path ~ "', union_by_name = true)") -%}
             {%- do loaded.append(table) -%}
-        {%- elif found.rows | length == 1 and _clv_load_csv_files(table, found.rows[0][1], target, malformed) | int > 0 -%}
+        {%- elif found.rows | length == 1 and _clv_load_csv_files(contract_table, found.rows[0][1], target, malformed) | int > 0 -%}
             {%- do loaded.append(table) -%}
         {%- endif -%}
-        {%- if table == 'orders' and 'orders' not in loaded -%}
-            {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': " ~ raw_dir ~ " has no orders file with content (orders.csv, orders.parquet, or a folder orders/ of such files; a file of zero bytes does not count). Accepted values: a folder holding at least orders.csv with the columns order_id, customer_id, ordered_at, order_total.") }}
+        {%- if contract_table == 'orders' and table not in loaded -%}
+            {{ exceptions.raise_compiler_error("Invalid value for var 'raw_data_dir': " ~ raw_dir ~ " has no orders file with content (" ~ table ~ ".csv, " ~ table ~ ".parquet, or a folder " ~ table ~ "/ of such files; a file of zero bytes does not count). Accepted values: a folder holding at least " ~ table ~ ".csv with the columns order_id, customer_id, ordered_at, order_total.") }}
         {%- endif -%}
     {%- endfor -%}
     {{ return('select 1 as raw_files_registered') }}
@@ -101,9 +105,23 @@
 {% macro clv_raw_location(table_name, relation) %}
     {#- Where a raw table was read from, for messages: the file(s) in raw_data_dir, else the relation. -#}
     {%- if clv_var('raw_data_dir') is not none -%}
-        {{ return(clv_var('raw_data_dir') ~ '/' ~ table_name ~ '.csv (or .parquet, or the folder ' ~ table_name ~ '/)') }}
+        {{ return(clv_var('raw_data_dir') ~ '/' ~ relation.identifier ~ '.csv (or .parquet, or the folder ' ~ relation.identifier ~ '/)') }}
     {%- endif -%}
     {{ return(relation | string) }}
+{% endmacro %}
+
+
+{% macro clv_raw_relation(table_name) %}
+    {#- The relation the contract's raw table table_name is read from: the raw source's table (the demo
+        seed, a raw_data_dir file, or a table in raw_schema, named by raw_identifiers), or, when the var
+        raw_models names a dbt model or seed of the project for it, that node (a ref: it is built first,
+        and lineage shows it). Inside a dbt unit test always the source, which the tests give as input. -#}
+    {%- set relation = source('raw', table_name) -%}
+    {%- set node = clv_var('raw_models').get(table_name) -%}
+    {%- if node and not (model is defined and model is not none and model.resource_type == 'unit_test') -%}
+        {{ return(ref(node)) }}
+    {%- endif -%}
+    {{ return(relation) }}
 {% endmacro %}
 
 
@@ -115,7 +133,7 @@
 
 {% macro raw_source_select(relation, table_name, columns, required_columns=[]) %}
     {#-
-        A select of the raw table `relation` (the model's source('raw', ...)), named table_name in the
+        A select of the raw table `relation` (the model's clv_raw_relation(...)), named table_name in the
         contract, with the given columns as trimmed text ('' becomes null), whatever
         their case or type in the raw table. An absent optional table gives an empty result with the
         same columns; an absent optional column gives nulls. The orders table and the
@@ -156,7 +174,7 @@
     {%- endif %}
     {%- set malformed = none -%}
     {%- if execute and relation.schema is not none and clv_var('raw_data_dir') is not none -%}
-        {%- set malformed = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=table_name ~ '__malformed') -%}
+        {%- set malformed = adapter.get_relation(database=relation.database, schema=relation.schema, identifier=relation.identifier ~ '__malformed') -%}
     {%- endif %}
     select
     {%- for column in columns %}

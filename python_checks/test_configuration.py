@@ -27,6 +27,9 @@ INVALID = [
     ("holdout_months", "six"),
     ("enable_predictive", "maybe"),
     ("incremental_lookback_days", -1),
+    ("raw_identifiers", {"sales": "shop_sales"}),
+    ("raw_identifiers", {"orders": "shop orders; drop table x"}),
+    ("raw_models", "shop_orders"),
 ]
 
 
@@ -36,6 +39,27 @@ def test_invalid_var_stops_the_build_naming_the_var(tmp_path, name, value):
     assert result.returncode != 0
     assert f"Invalid value for var '{name}'" in result.output
     assert "Accepted values:" in result.output
+
+
+def test_renamed_files_are_read_through_raw_identifiers(tmp_path):
+    """A folder whose files carry the shop's own names (shop_orders.csv): raw_identifiers maps the contract's
+    tables to them, and the build reads them (and says which file it wanted when one is missing)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "shop_orders.csv").write_text("order_total,ordered_at,customer_id,order_id\n40.00,2025-01-15,alice,1001\n")
+    (raw / "shop_customers.csv").write_text("customer_id,acquisition_channel\nalice,referral\n")
+    names = {"orders": "shop_orders", "customers": "shop_customers"}
+    result = run_dbt("build", tmp_path, {"raw_data_dir": str(raw), "raw_identifiers": names})
+    assert result.returncode == 0, result.output[-3000:]
+    assert "WARN=0 ERROR=0 SKIP=0" in result.output
+    row = result.read(
+        "select customers, revenue from segment_clv where segment_dimension = 'acquisition_channel'"
+        " and segment_value = 'referral'"
+    ).iloc[0]
+    assert (row.customers, float(row.revenue)) == (1, 40.0)
+    (raw / "shop_orders.csv").unlink()
+    missing = run_dbt("build", tmp_path, {"raw_data_dir": str(raw), "raw_identifiers": names})
+    assert missing.returncode != 0 and "has no orders file with content (shop_orders.csv" in missing.output
 
 
 def test_folder_without_orders_is_refused(tmp_path):

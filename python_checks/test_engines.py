@@ -5,18 +5,8 @@ pandas reference."""
 import pytest
 
 from python_checks.compare import assert_matches
-from python_checks.engines import PostgresCluster, export_spark_tables, run_spark
+from python_checks.engines import export_spark_tables, run_spark
 from python_checks.project import KEYS, MART_KEYS, MARTS, PREDICTIVE, build_ok
-
-
-@pytest.fixture(scope="module")
-def postgres_build(tmp_path_factory):
-    cluster = PostgresCluster().start()
-    try:
-        result = build_ok("build", tmp_path_factory.mktemp("pg_build"), env_extra=cluster.env())
-        yield cluster, result
-    finally:
-        cluster.stop()
 
 
 def test_postgres_first_try_on_a_minimal_warehouse_schema(postgres_build, tmp_path):

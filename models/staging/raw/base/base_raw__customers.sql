@@ -10,7 +10,7 @@ with
 
 source as (
 
-    {{ raw_source_select(source('raw', 'customers'), 'customers', raw_columns, required_columns=['customer_id'] + custom_columns) }}
+    {{ raw_source_select(clv_raw_relation('customers'), 'customers', raw_columns, required_columns=['customer_id'] + custom_columns) }}
 
 ),
 

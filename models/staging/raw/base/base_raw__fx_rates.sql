@@ -9,7 +9,7 @@ with
 
 source as (
 
-    {{ raw_source_select(source('raw', 'fx_rates'), 'fx_rates', raw_columns, required_columns=raw_columns) }}
+    {{ raw_source_select(clv_raw_relation('fx_rates'), 'fx_rates', raw_columns, required_columns=raw_columns) }}
 
 ),
 

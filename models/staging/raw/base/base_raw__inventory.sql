@@ -9,7 +9,7 @@ with
 
 source as (
 
-    {{ raw_source_select(source('raw', 'inventory'), 'inventory', raw_columns, required_columns=raw_columns) }}
+    {{ raw_source_select(clv_raw_relation('inventory'), 'inventory', raw_columns, required_columns=raw_columns) }}
 
 ),
 

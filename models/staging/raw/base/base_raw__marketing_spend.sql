@@ -10,7 +10,7 @@ with
 source as (
 
     {{ raw_source_select(
-        source('raw', 'marketing_spend'), 'marketing_spend', raw_columns,
+        clv_raw_relation('marketing_spend'), 'marketing_spend', raw_columns,
         required_columns=['spend_date', 'channel', 'amount']
     ) }}
 

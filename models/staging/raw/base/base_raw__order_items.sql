@@ -19,7 +19,7 @@ with
 source as (
 
     {{ raw_source_select(
-        source('raw', 'order_items'), 'order_items', raw_columns,
+        clv_raw_relation('order_items'), 'order_items', raw_columns,
         required_columns=['order_id', 'product_id', 'quantity']
     ) }}
 

@@ -20,7 +20,7 @@ with
 source as (
 
     {{ raw_source_select(
-        source('raw', 'orders'), 'orders', raw_columns,
+        clv_raw_relation('orders'), 'orders', raw_columns,
         required_columns=['order_id', 'customer_id', 'ordered_at', 'order_total']
     ) }}
 

@@ -9,7 +9,7 @@ with
 
 source as (
 
-    {{ raw_source_select(source('raw', 'product_costs'), 'product_costs', raw_columns, required_columns=raw_columns) }}
+    {{ raw_source_select(clv_raw_relation('product_costs'), 'product_costs', raw_columns, required_columns=raw_columns) }}
 
 ),
 

@@ -18,7 +18,7 @@ with
 
 source as (
 
-    {{ raw_source_select(source('raw', 'refunds'), 'refunds', raw_columns, required_columns=['refund_id', 'order_id', 'amount']) }}
+    {{ raw_source_select(clv_raw_relation('refunds'), 'refunds', raw_columns, required_columns=['refund_id', 'order_id', 'amount']) }}
 
 ),
 
