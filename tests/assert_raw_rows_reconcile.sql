@@ -21,7 +21,7 @@ source_counts as (
         select
             '{{ table }}' as source_table,
             count(*) as source_rows
-        from ({{ raw_source_select(source('raw', table), table, ['placeholder_column']) }}) as raw_{{ table }}
+        from ({{ raw_source_select(clv_raw_relation(table), table, ['placeholder_column']) }}) as raw_{{ table }}
         {{ 'union all' if not loop.last }}
     {%- endfor %}
 
