@@ -60,7 +60,7 @@ docs: $(BIN)/.installed
 ## the report and the docs site in a headless Chromium (installed first if missing: scripts/install_chromium.sh)
 test: $(BIN)/.installed
 	bash scripts/install_chromium.sh
-	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider -m "not spark"
+	$(BIN)/python -m pytest python_checks -q -p no:cacheprovider -m "not spark" -n 2 --dist loadfile --no-loadscope-reorder
 
 ## test-spark: the cross-engine checks on a local Spark session (slower: a JVM per dbt run)
 test-spark: $(BIN)/.installed
