@@ -14,6 +14,10 @@
     {{ return({
         'as_of_date': {'default': none, 'kind': 'date', 'accepted': date_text ~ ', or null for the latest clean order date',
                        'doc': 'metrics use purchases dated on or before it'},
+        'as_of_period': {'default': 'day', 'kind': 'choice', 'choices': ['day', 'week', 'month'],
+                         'doc': 'without as_of_date: the as-of is the latest clean order date (day), or the last Sunday (week) or month end (month) on or before it'},
+        'history_snapshot_period': {'default': 'month', 'kind': 'choice', 'choices': ['day', 'week', 'month'],
+                                    'doc': 'customer_clv_history keeps a snapshot of the runs whose as-of ends such a period'},
         'observation_window_months': {'default': 12, 'kind': 'integer', 'min': 1, 'max': 120,
                                       'doc': 'length of the observation window W (and of W0 before it)'},
         'reporting_currency': {'default': 'USD', 'kind': 'currency', 'accepted': 'a three-letter ISO 4217 currency code (e.g. USD)',

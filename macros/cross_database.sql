@@ -159,6 +159,19 @@
 {%- endmacro %}
 
 
+{% macro clv_period_end(date_expression, period) -%}
+    {#- The last day of a period (week: Monday to Sunday; month) that ends on or before a DATE: the date itself when
+        it ends its period (or period is day), else the end of the period before. -#}
+    {%- if period == 'day' -%}
+        cast({{ date_expression }} as date)
+    {%- else -%}
+        {%- set next_day = 'cast(' ~ dbt.dateadd('day', 1, date_expression) ~ ' as date)' -%}
+        {%- set period_start = 'cast(' ~ dbt.date_trunc(period, next_day) ~ ' as date)' -%}
+        cast({{ dbt.dateadd('day', -1, period_start) }} as date)
+    {%- endif -%}
+{%- endmacro %}
+
+
 {% macro clv_month_index(date_expression) -%}
     {#- Months since year 0, so that two dates' month difference is a subtraction. -#}
     (extract(year from {{ date_expression }}) * 12 + extract(month from {{ date_expression }}))

@@ -39,6 +39,12 @@ PREDICTIVE_MART_KEYS = {
     "clv_frequency_recency": ["model", "frequency", "recency_step"],
     "clv_period_transactions": ["model", "period_number"],
 }
+# the history marts: the publish step keeps every published as-of of them (scripts/publish.py, history_key)
+HISTORY_MART_KEYS = {
+    "clv_history": ["as_of_date", "segment_dimension", "segment_value"],
+    "customer_clv_history": ["as_of_date", "customer_id"],
+    "clv_model_parameters_history": ["as_of_date", "fit", "model", "parameter"],
+}
 KEYS = dict(
     MART_KEYS,
     data_quality_quarantine=["quarantine_id"],
@@ -119,10 +125,11 @@ def dbt_ls(selector: str, workdir: Path, resource_types: tuple[str, ...] = ("mod
     return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, check=True).stdout.split()
 
 
-def make_build(workdir: Path, vars: dict | None = None) -> DbtResult:
-    """The README's command for a user's data, exactly: `make build VARS='{...}'` (build, audit, publish)
-    in workdir (make_env); the result reads the published database, what consumers see."""
+def make_build(workdir: Path, vars: dict | None = None, dbt_args: str | None = None) -> DbtResult:
+    """The README's command for a user's data, exactly: `make build VARS='{...}'` (build, audit, publish;
+    DBT_ARGS=--full-refresh) in workdir (make_env); the result reads the published database, what consumers see."""
     command = ["make", "-s", "build"] + ([f"VARS={json.dumps(vars)}"] if vars else [])
+    command += [f"DBT_ARGS={dbt_args}"] if dbt_args else []
     proc = subprocess.run(command, cwd=PROJECT, env=make_env(workdir), capture_output=True, text=True, timeout=3600)
     return DbtResult(proc.returncode, proc.stdout + proc.stderr, workdir / "published" / "clv.duckdb")
 

@@ -35,6 +35,7 @@ BUILTIN_DIMENSIONS = ["acquisition_channel", "country", "cohort_year"]
 @dataclass
 class Config:
     as_of_date: str | None = None
+    as_of_period: str = "day"
     observation_window_months: int = 12
     reporting_currency: str = "USD"
     discount_rate: float = 0.10
@@ -388,6 +389,16 @@ def ntile5(frame: pd.DataFrame, sort_cols: list[str], ascending: list[bool]) -> 
     return pd.Series(buckets, index=ordered).reindex(frame.index)
 
 
+def period_end(latest: pd.Timestamp, period: str) -> pd.Timestamp:
+    """The as-of of var as_of_period: the latest order date (day), the last Sunday on or before it (week: weeks
+    run Monday to Sunday), or the last month end on or before it (month)."""
+    if period == "week":
+        return latest - pd.Timedelta(days=(latest.day_of_week + 1) % 7)
+    if period == "month":
+        return latest if latest.is_month_end else latest.replace(day=1) - pd.Timedelta(days=1)
+    return latest
+
+
 def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = None) -> dict[str, pd.DataFrame]:
     cfg = cfg or Config()
     run_ts = pd.Timestamp(run_date) if run_date else pd.Timestamp.now().normalize()
@@ -447,7 +458,7 @@ def compute(raw_dir: Path, cfg: Config | None = None, run_date: str | None = Non
     orders["gross_profit"] = orders["net_revenue"] - orders["cogs"]
 
     # as-of and windows
-    as_of = pd.Timestamp(cfg.as_of_date) if cfg.as_of_date else orders["order_date"].max()
+    as_of = pd.Timestamp(cfg.as_of_date) if cfg.as_of_date else period_end(orders["order_date"].max(), cfg.as_of_period)
     months = cfg.observation_window_months
     years = months / 12
     w_start = as_of - pd.DateOffset(months=months)

@@ -8,6 +8,7 @@ INVALID = [
     ("discount_rate", 1.5),
     ("discount_rate", "ten percent"),
     ("time_unit", "month"),
+    ("as_of_period", "quarter"),
     ("purchase_model", "pareto"),
     ("as_of_date", "2025-02-30"),
     ("as_of_date", "yesterday"),

@@ -33,7 +33,7 @@ def test_every_model_and_column_is_documented_and_every_mart_contracted(demo_bui
         assert not missing, f"{node['name']}: undocumented columns {missing}"
         tested = [t for t in tests if node["unique_id"] in t["depends_on"]["nodes"]]
         assert tested, f"{node['name']} has no test"
-        if node["name"] in MARTS:
+        if node["fqn"][1] == "marts":
             assert node["config"]["contract"]["enforced"], node["name"]
             assert any(
                 t["test_metadata"]["name"] in ("unique", "unique_combination_of_columns")

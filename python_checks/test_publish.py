@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from python_checks.compare import assert_matches
 from python_checks.datasets import write_table
 from python_checks.engines import PostgresCluster
-from python_checks.project import MARTS, PREDICTIVE_MART_KEYS, PROJECT
+from python_checks.project import HISTORY_MART_KEYS, MARTS, PREDICTIVE_MART_KEYS, PROJECT
 
 ORDERS = ["order_id", "customer_id", "ordered_at", "order_total"]
 
@@ -146,7 +147,7 @@ def test_the_published_file_holds_only_consumer_relations(tmp_path):
     make_ok(tmp_path, "build")
     tables = {row[0] for row in read(published(tmp_path), "select table_name from duckdb_tables()")}
     views = read(published(tmp_path), "select view_name from duckdb_views() where not internal")
-    assert tables == {*MARTS, *PREDICTIVE_MART_KEYS, "clv_publish_log", "metricflow_time_spine"}
+    assert tables == {*MARTS, *PREDICTIVE_MART_KEYS, *HISTORY_MART_KEYS, "clv_publish_log", "metricflow_time_spine"}
     assert views == []
     email_columns = read(
         published(tmp_path), "select table_name from duckdb_columns() where column_name ilike '%email%'"
@@ -262,7 +263,9 @@ def test_postgres_publish_swaps_schemas_under_a_reader_mid_query(postgres, tmp_p
         "select table_schema, table_name from information_schema.tables where table_schema like 'clv%'"
     )
     published_tables = set(schemas[schemas.table_schema == "clv"].table_name)
-    assert published_tables == {*MARTS, "clv_publish_log", "metricflow_time_spine"}  # no predictive marts here
+    # no predictive marts here (nor the predictive branch's clv_model_parameters_history)
+    history = {"clv_history", "customer_clv_history"}
+    assert published_tables == {*MARTS, *history, "clv_publish_log", "metricflow_time_spine"}
     assert "base_raw__customers" in set(schemas[schemas.table_schema == "clv_work"].table_name)
     personal = "select table_name from information_schema.columns where table_schema = 'clv' and column_name ~ 'mail'"
     assert postgres.query(personal).empty
@@ -315,3 +318,21 @@ def test_postgres_publish_swaps_schemas_under_a_reader_mid_query(postgres, tmp_p
     assert postgres.query("select has_schema_privilege('analyst', 'clv', 'USAGE') as usage").usage[0]
     log = postgres.query("select vars, tests_passed from clv.clv_publish_log order by published_at")
     assert len(log) == 2 and '"discount_rate": 0.2' in log.vars[1]
+
+    # the history stays on the published side: with the work schema lost, a run of another as-of adds its rows
+    # beside the last run's (which had replaced the first run's rows of the same as-of)
+    published_segments = postgres.query("select segment_dimension, segment_value, clv_discounted from clv.segment_clv")
+    postgres.query("drop schema clv_work cascade", autocommit=True)
+    third = subprocess.run(
+        ["make", "-s", "build", "VARS={as_of_date: 2025-11-30}"], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert third.returncode == 0, third.stdout[-6000:]
+    assert "clv_history: 16 earlier rows kept from the published state" in third.stdout, third.stdout[-3000:]
+    history = postgres.query("select * from clv.clv_history")
+    runs = postgres.query("select run_id, as_of_date from clv.clv_publish_log order by published_at")
+    assert sorted(set(history.as_of_date.astype(str))) == ["2025-11-30", "2025-12-31"]
+    assert dict(zip(runs.as_of_date.astype(str), runs.run_id, strict=False)) == dict(
+        zip(history.as_of_date.astype(str), history.run_id, strict=True)
+    )
+    last_year = history[history.as_of_date.astype(str) == "2025-12-31"]
+    assert_matches(last_year, published_segments, ["segment_dimension", "segment_value"], ["clv_discounted"], rtol=0)

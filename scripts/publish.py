@@ -151,6 +151,16 @@ def consumer_relations(manifest: dict) -> list[str]:
     return sorted(names)
 
 
+def history_keys(manifest: dict) -> dict[str, str]:
+    """The history marts (meta history_key): the publish step keeps the earlier published rows of every other
+    value of the key beside the new ones (docs/decisions.md, "History")."""
+    return {
+        node["name"]: node["config"]["meta"]["history_key"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("meta", {}).get("history_key")
+    }
+
+
 def project_version() -> str:
     return str(yaml.safe_load((ROOT / "dbt_project.yml").read_text())["version"])
 
@@ -228,7 +238,7 @@ class DuckDBPublisher:
         if not self.work.exists():
             say(f"work database {self.work} not found: this run is a full build")
 
-    def publish(self, results: dict, tests_passed: int, relations: list[str]) -> dict:
+    def publish(self, results: dict, tests_passed: int, relations: list[str], history: dict[str, str]) -> dict:
         import duckdb
 
         self.published.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +250,14 @@ class DuckDBPublisher:
         say(f"copying {len(relations)} relations into {temporary.name}")
         with duckdb.connect(str(temporary)) as connection:
             connection.execute(f"attach '{self.work}' as work (read_only)")
+            if self.published.exists():
+                connection.execute(f"attach '{self.published}' as published (read_only)")
+            published_tables = {
+                row[0]
+                for row in connection.execute(
+                    "select table_name from duckdb_tables() where database_name = 'published' and schema_name = 'main'"
+                ).fetchall()
+            }
             cursor = connection.execute("select * from work.main.int_parameters")
             parameters = dict(zip([column[0] for column in cursor.description], cursor.fetchone(), strict=True))
             row_counts = {}
@@ -254,19 +272,16 @@ class DuckDBPublisher:
                 connection.execute(ddl[0])
                 if name != PUBLISH_LOG:
                     connection.execute(f'insert into main."{name}" select * from work.main."{name}"')
+                if name in history and name in published_tables:
+                    carried = self.carry_history(connection, name, history[name])
+                    say(f"{name}: {carried} earlier rows kept from the published state")
+                if name != PUBLISH_LOG:
                     row_counts[name] = connection.execute(f'select count(*) from main."{name}"').fetchone()[0]
                 pause(f"copying the relation after {name}")
             connection.execute("detach work")
+            if PUBLISH_LOG in published_tables:
+                connection.execute(f"insert into main.{PUBLISH_LOG} by name select * from published.main.{PUBLISH_LOG}")
             if self.published.exists():
-                connection.execute(f"attach '{self.published}' as published (read_only)")
-                has_log = connection.execute(
-                    "select count(*) from duckdb_tables() where database_name = 'published' and table_name = ?",
-                    [PUBLISH_LOG],
-                ).fetchone()[0]
-                if has_log:
-                    connection.execute(
-                        f"insert into main.{PUBLISH_LOG} by name select * from published.main.{PUBLISH_LOG}"
-                    )
                 connection.execute("detach published")
             row = log_row(self.run, results, tests_passed, parameters, row_counts)
             columns = ", ".join(row)
@@ -289,6 +304,29 @@ class DuckDBPublisher:
         self.publish_semantic_manifest(run_id)
         fsync_path(self.published.parent)
         return row
+
+    @staticmethod
+    def carry_history(connection, name: str, key: str) -> int:
+        """The published rows of a history mart whose key (the as-of) this run did not write, into the new copy:
+        the columns both have (a column added since reads null in the earlier rows)."""
+        columns = [
+            row[0]
+            for row in connection.execute(
+                "select earlier.column_name from duckdb_columns() as earlier join duckdb_columns() as new "
+                "on new.database_name = current_database() and new.schema_name = 'main' "
+                "and new.table_name = earlier.table_name and new.column_name = earlier.column_name "
+                "where earlier.database_name = 'published' and earlier.schema_name = 'main' and earlier.table_name = ? "
+                "order by earlier.column_index",
+                [name],
+            ).fetchall()
+        ]
+        listed = ", ".join(f'"{column}"' for column in columns)
+        before = connection.execute(f'select count(*) from main."{name}"').fetchone()[0]
+        connection.execute(
+            f'insert into main."{name}" ({listed}) select {listed} from published.main."{name}" '
+            f'where "{key}" not in (select "{key}" from main."{name}")'
+        )
+        return connection.execute(f'select count(*) from main."{name}"').fetchone()[0] - before
 
     def publish_semantic_manifest(self, run_id: str) -> None:
         """The run's semantic_manifest.json beside the published file (the previous one kept beside it)."""
@@ -380,7 +418,7 @@ def build(dbt_args: list[str]) -> int:
         manifest = json.loads((run.target_path / "manifest.json").read_text())
         relations = consumer_relations(manifest)
         run.write_state(state="publishing")
-        row = engine.publish(results, tests_passed, relations)
+        row = engine.publish(results, tests_passed, relations, history_keys(manifest))
         run.write_state(state="published", run_id=row["run_id"])
         say(
             f"published run {row['run_id']} (as of {row['as_of_date']}, {tests_passed} tests passed, "

@@ -78,7 +78,7 @@ class PostgresPublisher:
         cursor.execute("select 1 from pg_namespace where nspname = %s", [name])
         return cursor.fetchone() is not None
 
-    def publish(self, results: dict, tests_passed: int, relations: list[str]) -> dict:
+    def publish(self, results: dict, tests_passed: int, relations: list[str], history: dict[str, str]) -> dict:
         work, published, upcoming = map(quoted, (self.work_schema, self.schema, self.next_schema))
         connection = connect()
         try:
@@ -87,6 +87,7 @@ class PostgresPublisher:
                 cursor.execute(f"drop schema if exists {upcoming} cascade")
                 cursor.execute(f"create schema {upcoming}")
                 say(f"copying {len(relations)} relations into {self.next_schema}")
+                had_published = self.schema_exists(self.schema, cursor)
                 row_counts = {}
                 for name in relations:
                     table = quoted(name)
@@ -97,12 +98,14 @@ class PostgresPublisher:
                         cursor.execute(f"comment on table {upcoming}.{table} is %s", [comment])
                     if name != PUBLISH_LOG:
                         cursor.execute(f"insert into {upcoming}.{table} select * from {work}.{table}")
+                        if name in history and had_published:
+                            carried = self.carry_history(cursor, name, history[name])
+                            say(f"{name}: {carried} earlier rows kept from the published state")
                         cursor.execute(f"select count(*) from {upcoming}.{table}")
                         row_counts[name] = cursor.fetchone()[0]
                     pause(f"copying the relation after {name}")
                 cursor.execute(f"select * from {work}.int_parameters")
                 parameters = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
-                had_published = self.schema_exists(self.schema, cursor)
                 if had_published:
                     cursor.execute(
                         "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
@@ -124,6 +127,26 @@ class PostgresPublisher:
         finally:
             connection.close()
         return row
+
+    def carry_history(self, cursor, name: str, key: str) -> int:
+        """The published rows of a history mart whose key (the as-of) this run did not write, into the new copy:
+        the columns both have (a column added since reads null in the earlier rows)."""
+        cursor.execute(
+            "select earlier.column_name from information_schema.columns as earlier "
+            "join information_schema.columns as new on new.table_schema = %s and new.table_name = earlier.table_name "
+            "and new.column_name = earlier.column_name "
+            "where earlier.table_schema = %s and earlier.table_name = %s order by earlier.ordinal_position",
+            [self.next_schema, self.schema, name],
+        )
+        listed = ", ".join(quoted(row[0]) for row in cursor.fetchall())
+        if not listed:
+            return 0
+        upcoming, published, table, column = map(quoted, (self.next_schema, self.schema, name, key))
+        cursor.execute(
+            f"insert into {upcoming}.{table} ({listed}) select {listed} from {published}.{table} "
+            f"where {column} not in (select {column} from {upcoming}.{table})"
+        )
+        return cursor.rowcount
 
     def carry_grants(self, cursor, relations: list[str]) -> None:
         """The published schema's grants (usage on the schema, privileges on its tables) onto the new one."""

@@ -15,7 +15,7 @@ as_of as (
 
     select
         {%- if as_of is none %}
-            max(order_date) as as_of_date,
+            {{ clv_period_end('max(order_date)', clv_var('as_of_period')) }} as as_of_date,
         {%- else %}
         {{ clv_date_literal(as_of) }} as as_of_date,
         {%- endif %}
@@ -29,6 +29,7 @@ final as (
     select
         as_of_date,
         latest_order_date,
+        {{ clv_period_end('as_of_date', clv_var('history_snapshot_period')) }} = as_of_date as is_history_snapshot,
         {{ clv_add_months('as_of_date', -window_months) }} as window_start_date,
         {{ clv_add_months('as_of_date', -2 * window_months) }} as prior_window_start_date,
         {{ clv_add_months('as_of_date', -clv_var('holdout_months')) }} as holdout_start_date,
