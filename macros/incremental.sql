@@ -62,3 +62,37 @@
         select 1 as nothing_to_remove
     {%- endif -%}
 {% endmacro %}
+
+
+{% macro clv_report_late_rows(relation, table, key_columns=none, timestamp_column=none) %}
+    {#- Post-hook of the incremental base models: after an incremental run, raw rows that are not in the table
+        were never read (dated before the run's lookback, or lines of an order loaded before and not re-read).
+        Their count, and the oldest date where the table has one, go to the build log with what to do; the
+        reconciliation test (assert_raw_rows_reconcile) then fails, so nothing is published. A full refresh
+        reads them. Two counts when nothing is late; the oldest date only when something is. -#}
+    {%- if not execute or not is_incremental() -%}{{ return('select 1 as late_rows_checked') }}{%- endif -%}
+    {%- set raw_select = raw_source_select(clv_raw_relation(table), table, (key_columns or []) + ([timestamp_column] if timestamp_column else []) or ['placeholder_column']) -%}
+    {%- set counted = run_query(
+        'select (select count(*) from (' ~ raw_select ~ ') as raw_rows) - (select count(*) from ' ~ relation ~ ') as missed'
+    ) -%}
+    {%- set missed = counted.columns[0].values()[0] | int -%}
+    {%- if missed > 0 -%}
+        {%- set oldest = '' -%}
+        {%- if timestamp_column -%}
+            {%- set found = run_query(
+                'select min(cast(' ~ clv_try_timestamp('raw_rows.' ~ timestamp_column) ~ ' as date)) from (' ~ raw_select
+                ~ ') as raw_rows where ' ~ clv_raw_key(key_columns) ~ ' not in (select raw_key from ' ~ relation ~ ')'
+            ) -%}
+            {%- set oldest = ', the oldest dated ' ~ found.columns[0].values()[0] -%}
+        {%- endif -%}
+        {{ log(
+            'CLV late data: ' ~ table ~ ': ' ~ '{:,}'.format(missed) ~ (' raw row was' if missed == 1 else ' raw rows were')
+            ~ ' not read by this incremental run'
+            ~ oldest ~ ' (rows dated before its lookback of incremental_lookback_days = ' ~ clv_var('incremental_lookback_days')
+            ~ ' days, or lines of orders loaded before). The reconciliation test fails and nothing is published: run'
+            ~ ' `make build DBT_ARGS=--full-refresh` (dbt build --full-refresh) to read them, or raise incremental_lookback_days.',
+            info=True
+        ) }}
+    {%- endif -%}
+    {{ return('select 1 as late_rows_checked') }}
+{% endmacro %}

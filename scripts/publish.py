@@ -414,6 +414,11 @@ def build(dbt_args: list[str]) -> int:
                 + (f"Failed or skipped:\n  {shown}" if failed else f"dbt exited with status {results['returncode']}.")
             )
             engine.show_failures(results)
+            if any("assert_raw_rows_reconcile" in item for item in failed):
+                say(
+                    "raw rows are missing from the work tables: late data (rows dated before an incremental run's "
+                    "lookback, see 'CLV late data' above) is read by a full rebuild: make build DBT_ARGS=--full-refresh"
+                )
             return 1
         manifest = json.loads((run.target_path / "manifest.json").read_text())
         relations = consumer_relations(manifest)

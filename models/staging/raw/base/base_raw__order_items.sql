@@ -9,7 +9,8 @@
         materialized=clv_incremental_materialization(),
         incremental_strategy='delete+insert',
         unique_key='order_key',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        post_hook="{{ clv_report_late_rows(this, 'order_items') }}"
     )
 }}
 

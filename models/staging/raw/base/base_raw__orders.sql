@@ -10,7 +10,10 @@
         incremental_strategy='delete+insert',
         unique_key='raw_key',
         on_schema_change='fail',
-        post_hook="{{ clv_stop_without_clean_orders(this) }}"
+        post_hook=[
+            "{{ clv_stop_without_clean_orders(this) }}",
+            "{{ clv_report_late_rows(this, 'orders', ['order_id'], 'ordered_at') }}"
+        ]
     )
 }}
 
