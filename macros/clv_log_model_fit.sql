@@ -1,9 +1,14 @@
 {% macro clv_log_model_fit(relation) %}
     {#-
-        After clv_model_parameters is built: say in the build log which purchase model the predictions use
-        and why, and which fit did not converge and why.
+        After clv_model_parameters is built: say in the build log whether this run fitted the models or reused
+        the published fit (var refit) and why, which purchase model the predictions use and why, and which fit
+        did not converge and why.
     -#}
     {%- if execute -%}
+        {%- set refits = run_query("select distinct refit_reason from " ~ relation) -%}
+        {%- for row in refits.rows -%}
+            {{ log("CLV predictive fit: " ~ row[0], info=true) }}
+        {%- endfor -%}
         {%- set chosen = run_query("select distinct model, selection_reason from " ~ relation ~ " where is_selected") -%}
         {%- for row in chosen.rows -%}
             {{ log("CLV purchase model: " ~ row[0] ~ " (" ~ row[1] ~ ")", info=true) }}

@@ -16,11 +16,13 @@ from python_checks.reference import compute
 # the modules that take longest (minutes, measured), started first; the others follow in file order
 LONGEST_FIRST = [
     "test_first_build",
+    "test_daily",
     "test_publish",
     "test_scenarios",
     "test_first_try_inputs",
     "test_package",
     "test_predictive",
+    "test_history",
     "test_configuration",
     "test_properties",
     "test_incremental",

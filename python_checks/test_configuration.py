@@ -9,6 +9,7 @@ INVALID = [
     ("discount_rate", "ten percent"),
     ("time_unit", "month"),
     ("as_of_period", "quarter"),
+    ("refit_growth", 0),
     ("purchase_model", "pareto"),
     ("as_of_date", "2025-02-30"),
     ("as_of_date", "yesterday"),

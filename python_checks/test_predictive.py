@@ -788,3 +788,42 @@ def test_segment_interval_covers_the_true_expected_clv_in_90_of_100_shops():
         widths.append((upper - lower) / mean)
     print(f"\ncoverage: {covered} of {COVERAGE_SHOPS} shops; median interval width {np.median(widths):.1%} of the mean")
     assert 83 <= covered <= 96
+
+
+def test_refit_decision_follows_each_rule_of_the_policy():
+    """docs/definitions.md, "Refit policy": the rules in their order, on a published fit made on 2025-12-01."""
+    fitted = load_model_module("models/intermediate/predictive/int_clv_models_fitted.py")
+    rows = [
+        ("full", "bg_nbd", True, True, 1000),
+        ("full", "mbg_nbd", False, False, 1000),  # an unselected model that did not converge: no reason to refit
+        ("full", "gamma_gamma", False, True, 400),
+        ("calibration", "bg_nbd", True, True, 900),
+    ]
+    parameters = pd.DataFrame(
+        [
+            {"fit": f, "model": m, "is_selected": s, "is_converged": c, "customers_used": n, "fit_settings": "S"}
+            for f, m, s, c, n in rows
+        ]
+    ).assign(fitted_as_of=dt.date(2025, 12, 1))
+    published = {"parameters": parameters, "covariance": pd.DataFrame()}
+
+    def decide(policy="weekly", as_of="2025-12-04", settings="S", customers=1050, fit=published, growth=0.10):
+        return fitted.refit_decision(policy, growth, pd.Timestamp(as_of), settings, customers, fit)
+
+    assert decide(policy="always") == (True, "refit: refit is always")
+    assert decide(fit=None)[1] == "refit: no published fit to reuse"
+    assert decide(settings="T")[1].startswith("refit: the published fit was made under other settings")
+    assert decide(as_of="2025-11-30")[1].startswith("refit: the as-of 2025-11-30 is before")
+    unconverged = dict(published, parameters=parameters.assign(is_converged=parameters.model == "mbg_nbd"))
+    assert decide(fit=unconverged)[1] == "refit: the published fit of the model in use did not converge"
+    assert decide(as_of="2025-12-07") == (
+        False,
+        "reused: the fit of 2025-12-01, 6 days old (refit weekly; customers +5.0%)",
+    )
+    assert decide(as_of="2025-12-08")[0] and "7 days old (refit weekly: 7 days)" in decide(as_of="2025-12-08")[1]
+    assert not decide(policy="monthly", as_of="2025-12-28")[0]
+    assert decide(policy="monthly", as_of="2025-12-29")[0]
+    assert not decide(policy="never", as_of="2027-01-01")[0]
+    assert decide(customers=1101)[1] == "refit: the customers of the fit changed by +10.1% since it (refit_growth 0.1)"
+    assert decide(customers=899)[0] and not decide(customers=1100)[0]
+    assert not decide(customers=1150, growth=0.2)[0]

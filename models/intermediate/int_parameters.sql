@@ -42,6 +42,10 @@ final as (
         cast({{ clv_var('default_gross_margin') }} as {{ clv_type_double() }}) as default_gross_margin,
         cast({{ clv_var('overdue_factor') }} as {{ clv_type_double() }}) as overdue_factor,
         '{{ clv_var('time_unit') }}' as time_unit,
+        '{{ clv_var('refit') }}' as refit_policy,
+        cast({{ clv_var('refit_growth') }} as {{ clv_type_double() }}) as refit_growth,
+        -- what a fit depends on besides the data's dates: a published fit made under other settings is not reused
+        '{{ clv_fit_settings() }}' as fit_settings,
         cast({{ 7 if clv_var('time_unit') == 'week' else 1 }} as {{ clv_type_double() }}) as time_unit_days
     from as_of
 

@@ -518,20 +518,149 @@ def fit_rows(fit, cutoff_date, histories, spends):
     return rows
 
 
+# ------------------------------------------------------------------------------------------------
+# the refit policy (var refit; docs/definitions.md, "Refit policy")
+
+REFIT_AFTER_DAYS = {"weekly": 7, "monthly": 28, "never": None}
+GAMMA_GAMMA_PARAMETERS = ("p", "q", "gamma")
+
+
+def read_published_fit(path):
+    """The last published fit: clv_model_parameters and clv_model_covariance of the published database at path
+    (a DuckDB file, opened read-only), or None when nothing with a reusable fit is published there."""
+    import os
+
+    import duckdb
+
+    if not path or not os.path.exists(path):
+        return None
+    with duckdb.connect(path, read_only=True) as connection:
+        tables = {row[0] for row in connection.execute("select table_name from duckdb_tables()").fetchall()}
+        if not {"clv_model_parameters", "clv_model_covariance"} <= tables:
+            return None
+        parameters = connection.execute("select * from clv_model_parameters").df()
+        if "fitted_as_of" not in parameters.columns:  # published by a version without the refit policy
+            return None
+        covariance = connection.execute(
+            "select fit, model, parameter, other_parameter, log_scale_covariance from clv_model_covariance"
+        ).df()
+    return {"parameters": parameters, "covariance": covariance}
+
+
+def refit_decision(policy, growth_limit, as_of, settings, customers, published):
+    """(refit, reason): whether this run fits the models again or reuses the last published fit. policy: the
+    var refit; customers: the customers of this run's full fit; published: read_published_fit's result."""
+    if policy == "always":
+        return True, "refit: refit is always"
+    if published is None or published["parameters"].empty:
+        return True, "refit: no published fit to reuse"
+    parameters = published["parameters"]
+    fitted_as_of = pd.Timestamp(parameters["fitted_as_of"].iloc[0]).date()
+    as_of = pd.Timestamp(as_of).date()
+    if parameters["fit_settings"].iloc[0] != settings:
+        return True, "refit: the published fit was made under other settings (fit_settings)"
+    if as_of < fitted_as_of:
+        return True, f"refit: the as-of {as_of} is before the published fit's ({fitted_as_of})"
+    used = parameters[
+        (parameters["fit"] == "full") & ((parameters["is_selected"]) | (parameters["model"] == "gamma_gamma"))
+    ]
+    if used.empty or not used["is_converged"].all():
+        return True, "refit: the published fit of the model in use did not converge"
+    age = (as_of - fitted_as_of).days
+    days = REFIT_AFTER_DAYS[policy]
+    if days is not None and age >= days:
+        return True, f"refit: the published fit is {age} days old (refit {policy}: {days} days)"
+    before = float(
+        parameters.loc[(parameters["fit"] == "full") & (parameters["model"] == "bg_nbd"), "customers_used"].iloc[0]
+    )
+    change = customers / before - 1 if before else float("inf")
+    if not before or not before * (1 - growth_limit) <= customers <= before * (1 + growth_limit):
+        return (
+            True,
+            f"refit: the customers of the fit changed by {change:+.1%} since it (refit_growth {growth_limit:g})",
+        )
+    return False, f"reused: the fit of {fitted_as_of}, {age} days old (refit {policy}; customers {change:+.1%})"
+
+
+def reused_rows(published):
+    """int_clv_models_fitted's rows of the published fit: its values, log-likelihoods, convergence, cut-offs and
+    log-scale covariance, and the model choice it was published with."""
+    parameters, covariance = published["parameters"], published["covariance"]
+    names_of = {**PURCHASE_MODELS, "gamma_gamma": GAMMA_GAMMA_PARAMETERS}
+    rows = []
+    for (fit, model_name), group in parameters.groupby(["fit", "model"], sort=False):
+        names = names_of[model_name]
+        by_name = group.set_index("parameter")
+        pairs = covariance[(covariance["fit"] == fit) & (covariance["model"] == model_name)]
+        pairs = pairs.set_index(["parameter", "other_parameter"])["log_scale_covariance"]
+        for i, name in enumerate(names):
+            row = by_name.loc[name]
+            rows.append(
+                {
+                    "fit": fit,
+                    "model": model_name,
+                    "parameter": name,
+                    "parameter_index": i + 1,
+                    "value": None if pd.isna(row["value"]) else float(row["value"]),
+                    **{
+                        f"log_covariance_{j + 1}": float(pairs.get((name, names[j]), np.nan))
+                        if j < len(names)
+                        else None
+                        for j in range(MAX_PARAMETERS)
+                    },
+                    "log_likelihood": None if pd.isna(row["log_likelihood"]) else float(row["log_likelihood"]),
+                    "customers_used": int(row["customers_used"]),
+                    "is_converged": bool(row["is_converged"]),
+                    "convergence_message": row["convergence_message"],
+                    "cutoff_date": row["cutoff_date"],
+                    "fitted_as_of": row["fitted_as_of"],
+                    "reused_is_selected": None if model_name == "gamma_gamma" else bool(row["is_selected"]),
+                    "reused_selection_reason": None if model_name == "gamma_gamma" else row["selection_reason"],
+                }
+            )
+    return rows
+
+
 def model(dbt, session):
+    import os
+
     dbt.config(materialized="table")
     # compressed in SQL: the distinct histories and spends with their customer counts, not every customer
     histories = dbt.ref("int_bgnbd_histories").df()
     spends = dbt.ref("int_gamma_gamma_spends").df()
-    cutoffs = dbt.ref("int_parameters").df().iloc[0]
-    rows = []
-    for fit, cutoff_column in (("full", "as_of_date"), ("calibration", "holdout_start_date")):
-        subset = histories[histories["fit"] == fit]
-        cutoff = cutoffs[cutoff_column] if len(subset) else None
-        rows += fit_rows(fit, cutoff, subset, spends[spends["fit"] == fit])
+    settings = dbt.ref("int_parameters").df().iloc[0]
+    full_customers = float(histories.loc[histories["fit"] == "full", "customers"].sum())
+    # the published database of the publish step (scripts/publish.py), relative to the project directory
+    published = None
+    if settings["refit_policy"] != "always":
+        published = read_published_fit(os.environ.get("CLV_PUBLISHED_DUCKDB_PATH", "published/clv.duckdb"))
+    refit, reason = refit_decision(
+        settings["refit_policy"],
+        float(settings["refit_growth"]),
+        settings["as_of_date"],
+        settings["fit_settings"],
+        full_customers,
+        published,
+    )
+    if refit:
+        rows = []
+        for fit, cutoff_column in (("full", "as_of_date"), ("calibration", "holdout_start_date")):
+            subset = histories[histories["fit"] == fit]
+            cutoff = settings[cutoff_column] if len(subset) else None
+            rows += fit_rows(fit, cutoff, subset, spends[spends["fit"] == fit])
+        for row in rows:
+            row.update(fitted_as_of=settings["as_of_date"], reused_is_selected=None, reused_selection_reason=None)
+    else:
+        rows = reused_rows(published)
     frame = pd.DataFrame(rows)
-    frame["cutoff_date"] = pd.to_datetime(frame["cutoff_date"]).dt.date
+    frame["is_refit"] = refit
+    frame["refit_reason"] = reason
+    frame["fit_settings"] = settings["fit_settings"]
+    for column in ("cutoff_date", "fitted_as_of"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
     frame["value"] = frame["value"].astype(float)
     for column in ["log_likelihood"] + [f"log_covariance_{j + 1}" for j in range(MAX_PARAMETERS)]:
         frame[column] = frame[column].astype(float)
+    frame["reused_is_selected"] = frame["reused_is_selected"].astype("boolean")
+    frame["reused_selection_reason"] = frame["reused_selection_reason"].astype("string")
     return frame

@@ -106,7 +106,24 @@ labelled as (
 
 ),
 
-choice as (
+reused as (
+
+    -- between refits (var refit) the published fit's model choice is kept with the fit
+    select
+        max(case when reused_is_selected then model end) as selected_model,
+        max(
+            case
+                when reused_is_selected
+                    then 'kept with the fit of ' || {{ dbt.cast('fitted_as_of', dbt.type_string()) }}
+                        || ' (' || reused_selection_reason || ')'
+            end
+        ) as selection_reason
+    from fitted
+    where not is_refit
+
+),
+
+computed as (
 
     select
         {%- if purchase_model != 'auto' %}
@@ -132,6 +149,16 @@ choice as (
             end as selection_reason
         {%- endif %}
     from labelled
+
+),
+
+choice as (
+
+    select
+        coalesce(reused.selected_model, computed.selected_model) as selected_model,
+        coalesce(reused.selection_reason, computed.selection_reason) as selection_reason
+    from computed
+    cross join reused
 
 ),
 

@@ -2,7 +2,8 @@
 -- r, alpha, s, beta) and Gamma-Gamma's (p, q, gamma) parameters, with log-likelihood, AIC, BIC, customers used
 -- and convergence, for the full fit (as_of) and the backtest calibration fit; the standard error (delta method
 -- from the log scale) and the 95% interval from the log scale (positive); the purchase models' holdout error and
--- which one the predictions use, and why (int_purchase_models_selected).
+-- which one the predictions use, and why (int_purchase_models_selected); when the fit was made and whether this run
+-- made it or reused the last published one (var refit).
 {{ config(post_hook="{{ clv_log_model_fit(this) }}") }}
 
 with
@@ -61,7 +62,13 @@ final as (
         coalesce(selection.is_selected, false) as is_selected,
         selection.selection_reason,
         parameters.as_of_date,
-        parameters.time_unit
+        parameters.time_unit,
+        estimates.fitted_as_of,
+        cast({{ clv_days_between('estimates.fitted_as_of', 'parameters.as_of_date') }} as {{ dbt.type_bigint() }})
+            as fit_age_days,
+        estimates.is_refit,
+        estimates.refit_reason,
+        estimates.fit_settings
     from estimates
     cross join parameters
     left join selection

@@ -27,6 +27,8 @@ final as (
         parameters.cutoff_date,
         parameters.is_selected,
         parameters.time_unit,
+        parameters.fitted_as_of,
+        parameters.is_refit,
         {{ clv_run_id() }} as run_id
     from parameters
 
