@@ -272,10 +272,9 @@ class DuckDBPublisher:
                 connection.execute(ddl[0])
                 if name != PUBLISH_LOG:
                     connection.execute(f'insert into main."{name}" select * from work.main."{name}"')
-                if name in history and name in published_tables:
-                    carried = self.carry_history(connection, name, history[name])
-                    say(f"{name}: {carried} earlier rows kept from the published state")
-                if name != PUBLISH_LOG:
+                    if name in history and name in published_tables:
+                        carried = self.carry_history(connection, name, history[name])
+                        say(f"{name}: {carried} earlier rows kept from the published state")
                     row_counts[name] = connection.execute(f'select count(*) from main."{name}"').fetchone()[0]
                 pause(f"copying the relation after {name}")
             connection.execute("detach work")

@@ -399,6 +399,7 @@ def _fitted(result, customers, converged, message, covariance=None):
     }
 
 
+GAMMA_GAMMA_PARAMETERS = ("p", "q", "gamma")
 PURCHASE_MODELS = {
     # model: its parameters, in the order of its log-parameters
     "bg_nbd": ("r", "alpha", "a", "b"),
@@ -476,7 +477,7 @@ def fit_gamma_gamma(frequency, monetary, customers=None):
     starts = [[0.0, 0.0, np.log(mean_m)], [np.log(5.0), np.log(3.0), np.log(mean_m)]]
     data = (prepare_gamma_gamma(xu, mu, weights),)
     result = _optimise(gamma_gamma_negative_log_likelihood, data, starts)
-    converged, message = _verdict(result, ["p", "q", "gamma"])
+    converged, message = _verdict(result, list(GAMMA_GAMMA_PARAMETERS))
     if converged and np.exp(result.x[1]) <= 1:
         converged, message = False, "q <= 1: the expected spend per purchase is undefined"
     covariance = log_covariance(gamma_gamma_negative_log_likelihood, data, result.x, n)
@@ -492,7 +493,7 @@ def fit_rows(fit, cutoff_date, histories, spends):
         (name, fit_purchase_model(name, prepared=prepared), parameters) for name, parameters in PURCHASE_MODELS.items()
     ]
     gg = fit_gamma_gamma(spends["frequency"], spends["monetary_value"], spends["customers"])
-    for model_name, result, names in [*fits, ("gamma_gamma", gg, ["p", "q", "gamma"])]:
+    for model_name, result, names in [*fits, ("gamma_gamma", gg, GAMMA_GAMMA_PARAMETERS)]:
         covariance = result["log_covariance"]
         for i, name in enumerate(names):
             rows.append(
@@ -522,7 +523,6 @@ def fit_rows(fit, cutoff_date, histories, spends):
 # the refit policy (var refit; docs/definitions.md, "Refit policy")
 
 REFIT_AFTER_DAYS = {"weekly": 7, "monthly": 28, "never": None}
-GAMMA_GAMMA_PARAMETERS = ("p", "q", "gamma")
 
 
 def read_published_fit(path):
