@@ -22,6 +22,7 @@ run() {  # name, refit policy
         || { tail -30 "$WORK/$1.log"; exit 1; }
     grep -h "CLV predictive fit" "$WORK/$1.log" | sed 's/^.*CLV/  CLV/'
     tail -1 "$WORK/$1.log"
+    cp "$WORK/target/run_results.json" "$WORK/$1.run_results.json"  # per-node timings: python -m bench.node_timings
 }
 run full_build weekly
 cp "$WORK/clv.duckdb" "$WORK/after_full_build.duckdb"
