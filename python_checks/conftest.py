@@ -23,6 +23,7 @@ LONGEST_FIRST = [
     "test_package",
     "test_predictive",
     "test_history",
+    "test_changed_rows",
     "test_configuration",
     "test_properties",
     "test_incremental",

@@ -43,6 +43,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).parent / "dbt")
 PUBLISH_LOG = "clv_publish_log"
+# in the work database: per incremental table, the newest dbt_processed_at whose rows passed the tests of a
+# published run; the row-level tests of the next runs read only newer rows (macros/tests/changed_rows.sql)
+TESTED_THROUGH = "clv_tested_through"
 # fault-injection tests pause (seconds) before the publish steps, or only before the steps whose
 # description contains CLV_PUBLISH_PAUSE_AT, to kill the process mid-publish
 STEP_DELAY = float(os.environ.get("CLV_PUBLISH_STEP_DELAY", "0"))
@@ -159,6 +162,29 @@ def history_keys(manifest: dict) -> dict[str, str]:
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["config"].get("meta", {}).get("history_key")
     }
+
+
+def incremental_tables(manifest: dict) -> list[str]:
+    """The project's incremental tables (each row carries dbt_processed_at, the run that wrote it)."""
+    return sorted(
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"].get("enabled", True)
+        and node["config"]["materialized"] == "incremental"
+        and "dbt_processed_at" in node["columns"]
+    )
+
+
+def tested_through_statements(schema: str, tables: list[str], run_id: str) -> list[str]:
+    """SQL (DuckDB and Postgres alike) that records, in the work schema, the newest dbt_processed_at of each
+    incremental table after a run passed and was published: every row up to it was tested by a published run."""
+    selects = " union all ".join(
+        f"select '{name}' as table_name, max(dbt_processed_at) as tested_through, '{run_id}' as run_id "
+        f'from {schema}."{name}"'
+        for name in tables
+    )
+    return [f"drop table if exists {schema}.{TESTED_THROUGH}", f"create table {schema}.{TESTED_THROUGH} as {selects}"]
 
 
 def project_version() -> str:
@@ -304,6 +330,16 @@ class DuckDBPublisher:
         fsync_path(self.published.parent)
         return row
 
+    def mark_tested(self, tables: list[str], run_id: str) -> None:
+        """After the publish: the newest tested row of each incremental table, in the work database."""
+        import duckdb
+
+        if not tables:
+            return
+        with duckdb.connect(str(self.work)) as connection:
+            for statement in tested_through_statements("main", tables, run_id):
+                connection.execute(statement)
+
     @staticmethod
     def carry_history(connection, name: str, key: str) -> int:
         """The published rows of a history mart whose key (the as-of) this run did not write, into the new copy:
@@ -424,6 +460,8 @@ def build(dbt_args: list[str]) -> int:
         run.write_state(state="publishing")
         row = engine.publish(results, tests_passed, relations, history_keys(manifest))
         run.write_state(state="published", run_id=row["run_id"])
+        # a crash before this line leaves the previous marks: the next run tests more rows, never fewer
+        engine.mark_tested(incremental_tables(manifest), row["run_id"])
         say(
             f"published run {row['run_id']} (as of {row['as_of_date']}, {tests_passed} tests passed, "
             f"{len(relations)} relations) to {engine.describe().split(', ')[-1]}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 
-from scripts.publish import PUBLISH_LOG, ROOT, Refused, Run, log_row, pause, say
+from scripts.publish import PUBLISH_LOG, ROOT, Refused, Run, log_row, pause, say, tested_through_statements
 
 
 def connect():
@@ -127,6 +127,19 @@ class PostgresPublisher:
         finally:
             connection.close()
         return row
+
+    def mark_tested(self, tables: list[str], run_id: str) -> None:
+        """After the publish: the newest tested row of each incremental table, in the work schema."""
+        if not tables:
+            return
+        connection = connect()
+        try:
+            with connection.cursor() as cursor:
+                for statement in tested_through_statements(quoted(self.work_schema), tables, run_id):
+                    cursor.execute(statement)
+            connection.commit()
+        finally:
+            connection.close()
 
     def carry_history(self, cursor, name: str, key: str) -> int:
         """The published rows of a history mart whose key (the as-of) this run did not write, into the new copy:
