@@ -55,6 +55,9 @@ def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0, 
     return result
 
 
+REFERENCE_MEMORY_GIB = 16.0  # the default stop of the pandas reference
+
+
 def dbt_env(db_path: Path, work: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
     env.update(
@@ -182,7 +185,7 @@ def run_size(
 
     hand_out = size_work / "hand_segment_clv.parquet"
     threads = os.environ.get("CLV_DUCKDB_THREADS", "2")
-    memory = os.environ.get("CLV_DUCKDB_MEMORY_LIMIT", "4GB")
+    memory = os.environ.get("CLV_DUCKDB_MEMORY_LIMIT", "3GB")
     query = str(ROOT / "bench" / "segment_clv_handwritten.sql")
     row["hand_query"] = measure(
         [PY, str(ROOT / "bench" / "handwritten_query.py"), str(raw), str(hand_out), threads, memory, query]
@@ -394,7 +397,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/clv_scale_benchmark"))
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument(
-        "--reference-memory-gib", type=float, default=16.0, help="stop the reference above this resident memory"
+        "--reference-memory-gib",
+        type=float,
+        default=REFERENCE_MEMORY_GIB,
+        help="stop the reference above this resident memory",
     )
     parser.add_argument("--reference-timeout", type=float, default=0, help="seconds; 0: no limit")
     parser.add_argument("--readme", action="store_true", help="write the results table into README.md")
@@ -422,11 +428,14 @@ def main() -> None:
     command = ["python -m bench.scale_benchmark", "--orders", *map(str, args.orders)]
     if args.reference_timeout:
         command += ["--reference-timeout", str(int(args.reference_timeout))]
-    command += ["--reference-memory-gib", f"{args.reference_memory_gib:g}"]
+    if args.skip_reference:
+        command += ["--skip-reference"]
+    elif args.reference_memory_gib != REFERENCE_MEMORY_GIB:
+        command += ["--reference-memory-gib", f"{args.reference_memory_gib:g}"]
     header = (
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
         f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, "
-        f"memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '4GB')}; "
+        f"memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '3GB')}; "
         f"`{' '.join(command)}`."
     )
     text = header + "\n\n" + table(rows)
