@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DBT := $(BIN)/dbt
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: build rollback status metrics metrics-validate report docs test test-spark test-all lint clean demo-data
+.PHONY: build rollback status metrics metrics-validate report docs test test-spark test-all test-daily-long lint clean demo-data
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,11 @@ test-spark: $(BIN)/.installed
 
 ## test-all: both (what CI runs)
 test-all: test test-spark
+
+## test-daily-long: the daily sequence of python_checks/test_daily.py over two months of the demo data (61 daily
+## runs, 2025-11-01 to 2025-12-31, refits every 7th day); outside make test and CI (40 minutes on 2 cores)
+test-daily-long: $(BIN)/.installed
+	CLV_DAILY_DAYS=61 $(BIN)/python -m pytest python_checks/test_daily.py -q -p no:cacheprovider
 
 ## lint: sqlfluff on the models and singular tests, ruff on the Python (both also run in make test)
 lint: $(BIN)/.installed

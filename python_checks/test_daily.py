@@ -1,10 +1,11 @@
-"""Ten simulated days of the README's daily command, `make build VARS='{raw_data_dir: ...}'`, on the demo data:
+"""Ten simulated days of the README's daily command, `make build VARS='{raw_data_dir: ...}'`, on the demo data
+(CLV_DAILY_DAYS days instead: 61 for the two months of `make test-daily-long`, outside make test and CI):
 the last ten days of orders (with their lines and refunds) arrive one day at a time as new delivery files in
 sub-folders; on day 4 an order dated three months back arrives (late data: the incremental run cannot see it,
 so the build fails, says so and what to do, and publishes nothing; the user's `--full-refresh` reads it); on day 7
 a refund of an order of last year arrives. Every other day is an incremental run, with the README's daily
 setting `refit: weekly`. At the end every metric mart equals the pandas reference on the final folder,
-clv_history has the as-of of every day, and the models were fitted on the first day and again when the fit
+clv_history has the as-of of every day, and the models were fitted on the first day and again each time the fit
 was 7 days old, their published parameters reused in between (the predictions of a reused fit are lifetimes'
 with those parameters on that day's data)."""
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import shutil
 
 import numpy as np
@@ -23,10 +25,13 @@ from python_checks.compare import assert_matches
 from python_checks.project import MART_KEYS, SEEDS, make_build, published_columns
 from python_checks.reference import bgnbd_summary, compute
 
-FIRST_DAY = dt.date(2025, 12, 22)
-DAYS = 10
+DAYS = int(os.environ.get("CLV_DAILY_DAYS", "10"))
+LAST_DAY = dt.date(2025, 12, 31)  # the demo data's last day of orders
+FIRST_DAY = LAST_DAY - dt.timedelta(days=DAYS - 1)
+START = FIRST_DAY - dt.timedelta(days=1)  # the first build's as-of: nothing published, a fit
 LATE_DAY, OLD_REFUND_DAY = 4, 7
-REFIT_DAY = 7  # refit: weekly, and the first build's fit is 7 days old
+REFIT_EVERY = 7  # refit: weekly: a fit 7 days old is refitted
+LAST_REFIT_DAY = REFIT_EVERY * (DAYS // REFIT_EVERY)
 DELIVERED = ("orders", "order_items", "refunds")
 LIFETIMES = {"bg_nbd": BetaGeoFitter, "mbg_nbd": ModifiedBetaGeoFitter, "pareto_nbd": ParetoNBDFitter}
 
@@ -111,10 +116,10 @@ def days(tmp_path_factory):
                     "refunds",
                     "old_order_refund",
                     headers["refunds"],
-                    [["ROLD1", order["order_id"], "2025-12-28 09:00:00", "1.50"]],
+                    [["ROLD1", order["order_id"], f"{FIRST_DAY + dt.timedelta(days=day - 1)} 09:00:00", "1.50"]],
                 )
             result = make_build(folder, vars)
-        if day == REFIT_DAY:
+        if day == LAST_REFIT_DAY:
             shutil.copytree(raw, folder / f"raw_day_{day:02d}")  # what the refit of that day saw
         assert result.returncode == 0, f"day {day}: " + result.output[-6000:]
         assert "WARN=0 ERROR=0 SKIP=0" in result.output, f"day {day}: " + result.output[-3000:]
@@ -160,7 +165,8 @@ def test_clv_history_has_every_day(days):
     # the first build's as-of (the last day before the ten) and each day's
     assert as_ofs == [FIRST_DAY + dt.timedelta(days=day - 1) for day in range(0, DAYS + 1)]
     snapshots = set(runs[DAYS].table("customer_clv_history").as_of_date.dt.date)
-    assert snapshots == {dt.date(2025, 12, 31)}  # the only month end of the sequence
+    as_of_days = [START + dt.timedelta(days=day) for day in range(DAYS + 1)]
+    assert snapshots == {day for day in as_of_days if (day + dt.timedelta(days=1)).day == 1}  # the month ends
 
 
 def test_refit_weekly_fits_when_due_and_reuses_the_published_fit_in_between(days):
@@ -168,13 +174,16 @@ def test_refit_weekly_fits_when_due_and_reuses_the_published_fit_in_between(days
     history = runs[DAYS].table("clv_model_parameters_history")
     rows = history[(history.fit == "full") & (history.model == "bg_nbd") & (history.parameter == "r")]
     fitted = {row.as_of_date.date(): (row.fitted_as_of.date(), row.is_refit) for row in rows.itertuples()}
-    start = FIRST_DAY - dt.timedelta(days=1)  # the first build's as-of: nothing published, a fit
-    refit_day = start + dt.timedelta(days=REFIT_DAY)
+    start = START
+    refit_day = start + dt.timedelta(days=LAST_REFIT_DAY)
     expected = {
-        start + dt.timedelta(days=day): ((start, day == 0) if day < REFIT_DAY else (refit_day, day == REFIT_DAY))
+        start + dt.timedelta(days=day): (
+            start + dt.timedelta(days=REFIT_EVERY * (day // REFIT_EVERY)),
+            day % REFIT_EVERY == 0,
+        )
         for day in range(DAYS + 1)
     }
-    assert fitted == expected
+    assert fitted == expected and LAST_REFIT_DAY >= REFIT_EVERY
     # a reused fit's rows are the published ones, to the last bit
     values = history.pivot(index=["fit", "model", "parameter"], columns="as_of_date", values="value")
     for as_of, (fitted_as_of, _) in expected.items():
@@ -187,12 +196,11 @@ def test_refit_weekly_fits_when_due_and_reuses_the_published_fit_in_between(days
     last = runs[DAYS]
     parameters = last.table("clv_model_parameters")
     assert set(parameters.fit_age_days) == {(start + dt.timedelta(days=DAYS) - refit_day).days}
-    assert (
-        not parameters.is_refit.any() and parameters.refit_reason.str.startswith("reused: the fit of 2025-12-28").all()
-    )
+    reused = parameters.refit_reason.str.startswith(f"reused: the fit of {refit_day}")
+    assert not parameters.is_refit.any() and reused.all()
     # the refit saw the customers of its day: the reference's customers with a purchase on or before it, on the
     # raw rows delivered by then (a refund arriving later can take a customer's only purchase away)
-    on_refit_day = compute(folder / f"raw_day_{REFIT_DAY:02d}")["purchases"]
+    on_refit_day = compute(folder / f"raw_day_{LAST_REFIT_DAY:02d}")["purchases"]
     customers = on_refit_day[on_refit_day.order_date <= pd.Timestamp(refit_day)].customer_id.nunique()
     assert set(parameters[(parameters.fit == "full") & (parameters.model != "gamma_gamma")].customers_used) == {
         customers
