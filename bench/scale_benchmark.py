@@ -56,6 +56,8 @@ def measure(cmd: list[str], env: dict | None = None, memory_cap_bytes: int = 0, 
 
 
 REFERENCE_MEMORY_GIB = 16.0  # the default stop of the pandas reference
+# the dbt builds' DuckDB memory_limit (profiles.yml, same default), given to the hand-written queries too
+DUCKDB_MEMORY_LIMIT = os.environ.get("CLV_DUCKDB_MEMORY_LIMIT", "3GB")
 
 
 def dbt_env(db_path: Path, work: Path) -> dict:
@@ -185,7 +187,7 @@ def run_size(
 
     hand_out = size_work / "hand_segment_clv.parquet"
     threads = os.environ.get("CLV_DUCKDB_THREADS", "2")
-    memory = os.environ.get("CLV_DUCKDB_MEMORY_LIMIT", "3GB")
+    memory = DUCKDB_MEMORY_LIMIT
     query = str(ROOT / "bench" / "segment_clv_handwritten.sql")
     row["hand_query"] = measure(
         [PY, str(ROOT / "bench" / "handwritten_query.py"), str(raw), str(hand_out), threads, memory, query]
@@ -435,7 +437,7 @@ def main() -> None:
     header = (
         f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores ({platform.machine()}), "
         f"DuckDB threads {os.environ.get('CLV_DUCKDB_THREADS', '2')}, "
-        f"memory_limit {os.environ.get('CLV_DUCKDB_MEMORY_LIMIT', '3GB')}; "
+        f"memory_limit {DUCKDB_MEMORY_LIMIT}; "
         f"`{' '.join(command)}`."
     )
     text = header + "\n\n" + table(rows)

@@ -38,11 +38,18 @@
 {% macro clv_changed_rows_filter(relation) -%}
     {#- The filter of a row-level test of an incremental table to the rows newer than the publish step's mark
         (nulls included: not (x <= mark)), or '' when the test reads the whole table. -#}
-    {%- if not execute or model.resource_type != 'test' or not model.get('attached_node') -%}{{ return('') }}{%- endif -%}
     {%- if (model.get('test_metadata') or {}).get('name') not in clv_row_level_tests() -%}{{ return('') }}{%- endif -%}
-    {%- set attached = graph.nodes.get(model.attached_node) -%}
+    {%- set attached = clv_tested_node() -%}
     {%- if attached is none or attached.config.materialized != 'incremental' -%}{{ return('') }}{%- endif -%}
     {{ return(clv_newer_than_mark(relation)) }}
+{%- endmacro %}
+
+
+{% macro clv_tested_node() -%}
+    {#- The graph node of the model the current generic data test is attached to, or none (not a test, not
+        executing, or a test of no single model). -#}
+    {%- if not execute or model.resource_type != 'test' or not model.get('attached_node') -%}{{ return(none) }}{%- endif -%}
+    {{ return(graph.nodes.get(model.attached_node)) }}
 {%- endmacro %}
 
 
@@ -65,8 +72,7 @@
         since the mark, or '' to test the whole table. The rows are the tested model's when it is an
         incremental table; for a view whose only model parent is an incremental table with the same
         column (a staging view filtering the base table's rows), the parent's. -#}
-    {%- if not execute or model.resource_type != 'test' or not model.get('attached_node') -%}{{ return('') }}{%- endif -%}
-    {%- set attached = graph.nodes.get(model.attached_node) -%}
+    {%- set attached = clv_tested_node() -%}
     {%- if attached is none -%}{{ return('') }}{%- endif -%}
     {%- set written = attached -%}
     {%- if attached.config.materialized == 'view' -%}
