@@ -96,3 +96,13 @@
     {%- endif -%}
     {{ return('select 1 as late_rows_checked') }}
 {% endmacro %}
+
+
+{% macro get_incremental_replace_sql(arg_dict) %}
+    {#- The incremental strategy `replace` (int_bgnbd_histories_predicted): the run's rows replace every row
+        of the table. The model reads the table before (rows it reuses), so it is incremental, not a table. -#}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ arg_dict['target_relation'] }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{% endmacro %}

@@ -13,11 +13,21 @@ Every model's conditional expectation factors into a term of the customer's hist
 and the horizon t (Fader, Hardie & Lee 2005, eq. 10; Batislam et al. 2007; Schmittlein et al. 1987):
   BG/NBD, MBG/NBD (k = 0, 1): (a+b+x-1+k)/(a-1) / (1 + [x>0 or k=1] a/(b+x-1+k) ((alpha+T)/(alpha+t_x))^(r+x))
       x [1 - 2F1(r+x, b+x+k; a+b+x-1+k; t/(alpha+T+t)) ((alpha+T)/(alpha+T+t))^(r+x)]
-  Pareto/NBD: (r+x)(beta+T)/(alpha+T) P(alive) x [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1)."""
+  Pareto/NBD: (r+x)(beta+T)/(alpha+T) P(alive) x [1 - ((beta+T)/(beta+T+t))^(s-1)] / (s-1).
+
+An incremental table (docs/decisions.md, "Predictions reused"): a run returns every current history, and
+takes a history's rows from the table as they are when the table holds them under the same prediction
+signature (the fitted parameters, the settings the predictions read, this file and the numpy and scipy
+versions): between refits with the as-of pinned (as_of_period week or month) only the histories of the
+customers who ordered are predicted again. A full refresh predicts every history."""
+
+import hashlib
+import json
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import scipy
 from scipy.special import expit, hyp2f1
 
 PURCHASE_MODELS = {
@@ -261,53 +271,121 @@ def predict_histories(frame, params_of, horizons, horizon_years, annual_discount
         yield model_name, columns
 
 
+KEY = ["fit", "frequency", "recency", "customer_age"]
+# the columns a run writes beside the predictions: a reused row keeps its dbt_processed_at (the run that
+# predicted it), so that the row-level tests of the next run read the rows predicted since the last publish
+BOOKKEEPING = ["is_valued", "prediction_signature", "dbt_processed_at"]
+# dbt appends its own code to a Python model's after this line (the part that varies between runs)
+DBT_PART = "# This part is user provided model code"
+
+
+def own_code():
+    """This file's code up to the part dbt appends, or None where there is no file to read."""
+    try:
+        with open(__file__, encoding="utf-8") as handle:
+            return handle.read().split(DBT_PART)[0]
+    except (NameError, OSError):
+        return None
+
+
+def prediction_signature(fitted, settings, code):
+    """md5 of what a history's predictions depend on besides the history: every model's fitted parameters
+    and convergence, the settings (time unit, horizons, discount rate), the code that predicts and the numpy
+    and scipy versions."""
+    parameters = fitted[["fit", "model", "parameter", "value", "is_converged"]].sort_values(
+        ["fit", "model", "parameter"]
+    )
+    content = {
+        "parameters": [[repr(value) for value in row] for row in parameters.itertuples(index=False)],
+        "settings": {name: repr(value) for name, value in settings.items()},
+        "code": code,
+        "versions": [np.__version__, scipy.__version__],
+    }
+    return hashlib.md5(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def reused_predictions(session, relation, histories, signature):
+    """The rows of the current histories that the table (the previous run's output) holds under this
+    signature, as a DuckDB relation over the table, or None when there is nothing to read (a table written
+    before these columns existed)."""
+    present = {row[0] for row in session.execute(f"describe {relation}").fetchall()}
+    if not set(COLUMNS + BOOKKEEPING) <= present:
+        return None
+    current = histories[KEY + ["is_valued"]]  # noqa: F841 (read by the query below, DuckDB's replacement scan)
+    columns = ", ".join(f"previous.{name}" for name in COLUMNS + BOOKKEEPING)
+    return session.sql(
+        f"select {columns} from {relation} as previous "
+        "inner join current using (fit, frequency, recency, customer_age, is_valued) "
+        f"where previous.prediction_signature = '{signature}'"
+    )
+
+
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="replace",  # macros/incremental.sql: every row replaced by the run's
+        on_schema_change="sync_all_columns",
+    )
     # the customers' histories and the frequency/recency grid's, once each (a history's predictions depend
     # on the history only)
     # (each dbt.ref on a line of its own: dbt finds a Python model's parents in plain calls only)
-    key = ["fit", "frequency", "recency", "customer_age"]
     customer_histories = dbt.ref("int_bgnbd_histories").df()
     grid_histories = dbt.ref("int_frequency_recency_grid").df()
     histories = pd.concat(
         [
-            customer_histories[key].assign(is_valued=customer_histories["fit"] == "full"),
-            grid_histories[key].assign(is_valued=False),
+            customer_histories[KEY].assign(is_valued=customer_histories["fit"] == "full"),
+            grid_histories[KEY].assign(is_valued=False),
         ],
         ignore_index=True,
-    ).drop_duplicates(key)  # the customers' rows first: a grid history that is a customer's is valued
+    ).drop_duplicates(KEY)  # the customers' rows first: a grid history that is a customer's is valued
     fitted = dbt.ref("int_clv_models_fitted").df()
     parameters = dbt.ref("int_parameters").df().iloc[0]
     unit_days = float(parameters["time_unit_days"])
     holdout_days = (pd.Timestamp(parameters["as_of_date"]) - pd.Timestamp(parameters["holdout_start_date"])).days
     horizon = int(parameters["clv_horizon_years"])
     horizons = (("30d", 30), ("90d", 90), ("365d", 365), ("horizon", horizon * 365.25), ("holdout", holdout_days))
+    discount_rate = float(parameters["discount_rate"])
+    code = own_code()
+    signature = prediction_signature(
+        fitted,
+        {"time_unit_days": unit_days, "horizons": horizons, "horizon_years": horizon, "discount_rate": discount_rate},
+        code,
+    )
+    reused = reused_predictions(session, dbt.this, histories, signature) if dbt.is_incremental and code else None
+    if reused is not None:
+        # the histories the table does not hold under this signature: the only ones predicted
+        held = reused.select("fit, frequency, recency, customer_age").distinct().df().assign(held=True)
+        histories = histories.merge(held, on=KEY, how="left")
+        histories = histories[histories["held"].isna()].drop(columns="held")
     # the output as an Arrow table of one chunk per fit x model: the columns are the numpy arrays (no copies)
-    chunks = {name: [] for name in COLUMNS}
+    chunks = {name: [] for name in COLUMNS + ["is_valued"]}
     for fit, frame in histories.groupby("fit", sort=True):
         for model_name, columns in predict_histories(
             frame,
             lambda model_name, fit=fit: _converged_parameters(fitted, fit, model_name),
             horizons,
             horizon,
-            float(parameters["discount_rate"]),
+            discount_rate,
             unit_days,
         ):
             chunks["fit"].append(pa.repeat(pa.scalar(fit, pa.string()), len(frame)))
             chunks["model"].append(pa.repeat(pa.scalar(model_name, pa.string()), len(frame)))
             for name in ("frequency", "recency", "customer_age"):
                 chunks[name].append(frame[name].to_numpy(dtype="int64" if name == "frequency" else float))
+            chunks["is_valued"].append(frame["is_valued"].to_numpy(dtype=bool))
             for name, values in columns.items():
                 # NaN is null, as in a pandas frame
                 chunks[name].append(
                     pa.nulls(len(frame), pa.float64()) if values is None else pa.array(values, from_pandas=True)
                 )
-    schema = pa.schema(
-        [
-            (name, pa.string() if name in ("fit", "model") else pa.int64() if name == "frequency" else pa.float64())
-            for name in COLUMNS
-        ]
-    )
-    return pa.table(
-        [pa.chunked_array(chunks[field.name], type=field.type) for field in schema], schema=schema
-    )  # with no history, an empty table of these types
+    types = {"fit": pa.string(), "model": pa.string(), "frequency": pa.int64(), "is_valued": pa.bool_()}
+    schema = pa.schema([(name, types.get(name, pa.float64())) for name in COLUMNS + ["is_valued"]])
+    predicted = pa.table([pa.chunked_array(chunks[field.name], type=field.type) for field in schema], schema=schema)
+    rows = predicted.num_rows
+    predicted = predicted.append_column("prediction_signature", pa.repeat(pa.scalar(signature, pa.string()), rows))
+    written_at = pa.scalar(pd.Timestamp.now(tz="UTC").tz_localize(None).to_datetime64(), pa.timestamp("us"))
+    predicted = predicted.append_column("dbt_processed_at", pa.repeat(written_at, rows))
+    if reused is None:
+        return predicted  # with no history, an empty table of these types
+    # the reused rows and the predicted ones, as one DuckDB relation (the reused rows stay in DuckDB)
+    return reused.union(session.from_arrow(predicted))
