@@ -306,18 +306,24 @@ def prediction_signature(fitted, settings, code):
 
 def reused_predictions(session, relation, histories, signature):
     """The rows of the current histories that the table (the previous run's output) holds under this
-    signature, as a DuckDB relation over the table, or None when there is nothing to read (a table written
-    before these columns existed)."""
+    signature, as a DuckDB relation over the table, and the current histories it does not hold (a frame);
+    (None, histories) when there is nothing to read (a table written before these columns existed)."""
     present = {row[0] for row in session.execute(f"describe {relation}").fetchall()}
     if not set(COLUMNS + BOOKKEEPING) <= present:
-        return None
-    current = histories[KEY + ["is_valued"]]  # noqa: F841 (read by the query below, DuckDB's replacement scan)
+        return None, histories
+    current = histories[KEY + ["is_valued"]]  # noqa: F841 (read by the queries below: DuckDB's replacement scan)
+    held = (
+        f"select * from {relation} as previous where previous.prediction_signature = '{signature}' "
+        "and previous.model = 'bg_nbd'"  # every history has a row of each model, written together
+    )
     columns = ", ".join(f"previous.{name}" for name in COLUMNS + BOOKKEEPING)
-    return session.sql(
-        f"select {columns} from {relation} as previous "
-        "inner join current using (fit, frequency, recency, customer_age, is_valued) "
+    on = "using (fit, frequency, recency, customer_age, is_valued)"
+    reused = session.sql(
+        f"select {columns} from {relation} as previous semi join current {on} "
         f"where previous.prediction_signature = '{signature}'"
     )
+    missing = session.sql(f"select current.* from current anti join ({held}) as held {on}").df()
+    return reused, missing
 
 
 def model(dbt, session):
@@ -351,12 +357,10 @@ def model(dbt, session):
         {"time_unit_days": unit_days, "horizons": horizons, "horizon_years": horizon, "discount_rate": discount_rate},
         code,
     )
-    reused = reused_predictions(session, dbt.this, histories, signature) if dbt.is_incremental and code else None
-    if reused is not None:
-        # the histories the table does not hold under this signature: the only ones predicted
-        held = reused.select("fit, frequency, recency, customer_age").distinct().df().assign(held=True)
-        histories = histories.merge(held, on=KEY, how="left")
-        histories = histories[histories["held"].isna()].drop(columns="held")
+    reused = None
+    if dbt.is_incremental and code:
+        # predicted: the histories the table does not hold under this signature only
+        reused, histories = reused_predictions(session, dbt.this, histories, signature)
     # the output as an Arrow table of one chunk per fit x model: the columns are the numpy arrays (no copies)
     chunks = {name: [] for name in COLUMNS + ["is_valued"]}
     for fit, frame in histories.groupby("fit", sort=True):
@@ -382,7 +386,9 @@ def model(dbt, session):
     schema = pa.schema([(name, types.get(name, pa.float64())) for name in COLUMNS + ["is_valued"]])
     predicted = pa.table([pa.chunked_array(chunks[field.name], type=field.type) for field in schema], schema=schema)
     rows = predicted.num_rows
-    predicted = predicted.append_column("prediction_signature", pa.repeat(pa.scalar(signature, pa.string()), rows))
+    # the signature, one string for every row (a dictionary of one)
+    signatures = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, dtype=np.int8)), pa.array([signature]))
+    predicted = predicted.append_column("prediction_signature", signatures)
     written_at = pa.scalar(pd.Timestamp.now(tz="UTC").tz_localize(None).to_datetime64(), pa.timestamp("us"))
     predicted = predicted.append_column("dbt_processed_at", pa.repeat(written_at, rows))
     if reused is None:
