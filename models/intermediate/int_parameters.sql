@@ -49,6 +49,16 @@ final as (
         cast({{ 7 if clv_var('time_unit') == 'week' else 1 }} as {{ clv_type_double() }}) as time_unit_days
     from as_of
 
+),
+
+signed as (
+
+    -- every column but latest_order_date (which moves with each day's orders while a pinned as-of stays)
+    select
+        *,
+        {{ clv_row_signature(clv_customer_layer_settings()) }} as parameters_signature
+    from final
+
 )
 
-select * from final
+select * from signed

@@ -1,5 +1,23 @@
 -- Purchases on or before as_of (docs/definitions.md, "Order economics") with their COGS and gross profit,
 -- numbered per customer and placed in the windows.
+-- Incremental per customer (macros/customer_incremental.sql, docs/decisions.md #44): a run recomputes the
+-- customers with an order priced since its last run or an order of theirs recomputed since, all of them when
+-- int_parameters' settings changed.
+-- depends_on: {{ ref('stg_raw__order_changes') }} (read by the pre-hook)
+{{
+    config(
+        materialized=clv_incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        pre_hook=[
+            "{{ clv_drop_changed_customers() }}",
+            "{{ clv_collect_changed_customers(clv_changed_purchasers(ref('int_orders_priced'), ref('stg_raw__order_changes'))) }}",
+            "{{ clv_remove_changed_customers(ref('int_parameters')) }}",
+        ],
+        post_hook="{{ clv_drop_changed_customers() }}"
+    )
+}}
+
 with
 
 orders_priced as (
@@ -27,12 +45,14 @@ purchases as (
         orders_priced.is_cogs_estimated,
         orders_priced.order_date > parameters.window_start_date as is_in_window,
         orders_priced.order_date > parameters.prior_window_start_date
-        and orders_priced.order_date <= parameters.window_start_date as is_in_prior_window
+        and orders_priced.order_date <= parameters.window_start_date as is_in_prior_window,
+        parameters.parameters_signature
     from orders_priced
     cross join parameters
     where
         orders_priced.is_purchase
         and orders_priced.order_date <= parameters.as_of_date
+        and {{ clv_is_changed_customer('orders_priced.customer_id') }}
 
 ),
 
@@ -42,7 +62,8 @@ final as (
         *,
         row_number() over (partition by customer_id order by ordered_at, order_id) as purchase_number,
         min(order_date) over (partition by customer_id) as first_purchase_date,
-        lag(order_date) over (partition by customer_id order by ordered_at, order_id) as previous_purchase_date
+        lag(order_date) over (partition by customer_id order by ordered_at, order_id) as previous_purchase_date,
+        {{ clv_processed_at() }} as dbt_processed_at
     from purchases
 
 )

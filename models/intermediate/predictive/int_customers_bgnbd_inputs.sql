@@ -1,11 +1,27 @@
 -- Grain: fit x customer_id. The BG/NBD and Gamma-Gamma inputs (docs/definitions.md, "Predictive CLV") at two cut-offs:
 -- fit = 'full' (as_of) and fit = 'calibration' (as_of - holdout_months), with what happened in the holdout.
+-- Incremental per customer (macros/customer_incremental.sql, docs/decisions.md #44): a run recomputes the
+-- customers whose purchases were rewritten since its last run, all of them when int_parameters' settings changed.
+{{
+    config(
+        materialized=clv_incremental_materialization(),
+        incremental_strategy='append',
+        on_schema_change='sync_all_columns',
+        pre_hook=[
+            "{{ clv_drop_changed_customers() }}",
+            "{{ clv_collect_changed_customers(clv_changed_sequenced_customers(ref('int_purchases_sequenced'))) }}",
+            "{{ clv_remove_changed_customers(ref('int_parameters')) }}",
+        ],
+        post_hook="{{ clv_drop_changed_customers() }}"
+    )
+}}
 
 with
 
 purchases as (
 
     select * from {{ ref('int_purchases_sequenced') }}
+    where {{ clv_is_changed_customer('customer_id') }}
 
 ),
 
@@ -119,7 +135,9 @@ final as (
         customer_fits.window_revenue,
         cast(case when customer_fits.fit = 'calibration' then coalesce(holdout.holdout_occasions, 0) end as {{ dbt.type_bigint() }})
             as holdout_occasions,
-        case when customer_fits.fit = 'calibration' then coalesce(holdout.holdout_revenue, 0) end as holdout_revenue
+        case when customer_fits.fit = 'calibration' then coalesce(holdout.holdout_revenue, 0) end as holdout_revenue,
+        parameters.parameters_signature,
+        {{ clv_processed_at() }} as dbt_processed_at
     from customer_fits
     cross join parameters
     left join holdout
