@@ -10,7 +10,8 @@ The delivery also holds a differing copy of two recent orders (both rows quarant
 the only order of its customer (who leaves the customer layer) and one of a customer with other orders.
 Its table and customer_clv equal those of a build of the same data in a new work database beside the same
 published database (the same fit reused, every history predicted). A changed setting the predictions read
-(discount_rate) changes the signature: every history is predicted again.
+(discount_rate) changes the signature: every history is predicted again, while the customer layer, which does
+not read it, recomputes the changed customers only; a changed default_gross_margin (COGS) recomputes everyone.
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ def runs(tmp_path_factory):
     full_result = _run(beside, vars)
     full, full_clv = _tables(full_result), full_result.read(sql)
     changed = _tables(_run(work, {**vars, "discount_rate": 0.13}))
+    margin = _tables(_run(work, {**vars, "discount_rate": 0.13, "default_gross_margin": 0.5}))
     moved = {"late": customers, "alone": alone.iloc[0], "among": among.iloc[0]}
-    return first, second, full, changed, second_clv, full_clv, moved
+    return first, second, full, changed, second_clv, full_clv, moved, margin
 
 
 def test_the_second_build_predicts_only_the_changed_histories(runs):
@@ -189,9 +191,18 @@ def test_the_customer_layer_equals_a_full_build(runs, table):
 
 
 @pytest.mark.parametrize("table", CUSTOMER_TABLES)
-def test_a_changed_setting_recomputes_every_customer(runs, table):
-    second, changed = runs[1][table], runs[3][table]
-    # discount_rate is one of int_parameters' settings: the signature moved, every row was rewritten
-    assert changed["dbt_processed_at"].min() > second["dbt_processed_at"].max()
-    assert set(changed["parameters_signature"]).isdisjoint(set(second["parameters_signature"]))
-    assert changed[CUSTOMER_TABLES[table]].equals(second[CUSTOMER_TABLES[table]])
+def test_a_changed_setting_recomputes_every_customer_only_when_read(runs, table):
+    second, changed, margin = runs[1][table], runs[3][table], runs[7][table]
+    key = CUSTOMER_TABLES[table]
+    # discount_rate is not read here: the signature stays, the customers priced again only are rewritten
+    assert set(changed["parameters_signature"]) == set(second["parameters_signature"])
+    rewritten = changed["dbt_processed_at"] > second["dbt_processed_at"].max()
+    assert 0 < rewritten.sum() <= 0.1 * len(changed), rewritten.sum()
+    # default_gross_margin is (COGS): the signature moved, every row was rewritten
+    assert margin["dbt_processed_at"].min() > changed["dbt_processed_at"].max()
+    assert set(margin["parameters_signature"]).isdisjoint(set(changed["parameters_signature"]))
+    assert margin[key].equals(changed[key])
+    if "cogs" in margin:
+        estimated = margin["is_cogs_estimated"]
+        assert estimated.any()
+        assert np.allclose(margin.loc[estimated, "cogs"], margin.loc[estimated, "net_revenue"] * 0.5, rtol=1e-12)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +41,20 @@ def test_every_model_and_column_is_documented_and_every_mart_contracted(demo_bui
                 for t in tested
                 if t.get("test_metadata")
             )
+
+
+def test_the_parameters_signature_covers_what_the_customer_layer_reads(demo_build):
+    """The per-customer incremental tables recompute everyone when parameters_signature moves (decision 44): every
+    int_parameters column their compiled SQL names must be in the signature."""
+    manifest = json.loads((demo_build.db_path.parent / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    parameters = nodes["model.clv.int_parameters"]
+    signed = set(re.findall(r"coalesce\(cast\((\w+) as", parameters["compiled_code"]))
+    assert {"as_of_date", "default_gross_margin"} <= signed and "latest_order_date" not in signed, signed
+    for model in ("int_purchases_sequenced", "int_customers_bgnbd_inputs"):
+        code = nodes[f"model.clv.{model}"]["compiled_code"]
+        read = {c for c in parameters["columns"] if c != "parameters_signature" and re.search(rf"\b{c}\b", code)}
+        assert read and read <= signed, (model, read - signed)
 
 
 def test_sqlfluff_lint_is_clean(demo_build):

@@ -53,7 +53,7 @@ final as (
 
 signed as (
 
-    -- every column but latest_order_date (which moves with each day's orders while a pinned as-of stays)
+    -- the columns the per-customer incremental tables read (not latest_order_date, which moves daily)
     select
         *,
         {{ clv_row_signature(clv_customer_layer_settings()) }} as parameters_signature
