@@ -107,12 +107,20 @@ def runs(tmp_path_factory):
     full, full_clv = _tables(full_result), full_result.read(sql)
     changed = _tables(_run(work, {**vars, "discount_rate": 0.13}))
     margin = _tables(_run(work, {**vars, "discount_rate": 0.13, "default_gross_margin": 0.5}))
-    moved = {"late": customers, "alone": alone.iloc[0], "among": among.iloc[0]}
-    return first, second, full, changed, second_clv, full_clv, moved, margin
+    return {
+        "first": first,
+        "second": second,
+        "full": full,
+        "changed": changed,
+        "margin": margin,
+        "second_clv": second_clv,
+        "full_clv": full_clv,
+        "moved": {"late": customers, "alone": alone.iloc[0], "among": among.iloc[0]},
+    }
 
 
 def test_the_second_build_predicts_only_the_changed_histories(runs):
-    first, second = runs[0]["predicted"], runs[1]["predicted"]
+    first, second = runs["first"]["predicted"], runs["second"]["predicted"]
     first_written = first["dbt_processed_at"].max()
     reused = second[second["dbt_processed_at"] == first_written]
     predicted = second[second["dbt_processed_at"] > first_written]
@@ -129,7 +137,8 @@ def test_the_second_build_predicts_only_the_changed_histories(runs):
 
 
 def test_reuse_gives_what_a_full_build_gives(runs):
-    second, full, mart, reference = runs[1]["predicted"], runs[2]["predicted"], runs[4], runs[5]
+    second, full = runs["second"]["predicted"], runs["full"]["predicted"]
+    mart, reference = runs["second_clv"], runs["full_clv"]
     assert second[KEY].equals(full[KEY])
     values = [c for c in full.columns if c not in KEY + ["dbt_processed_at"]]
     for column in values:
@@ -144,7 +153,7 @@ def test_reuse_gives_what_a_full_build_gives(runs):
 
 
 def test_a_changed_setting_predicts_every_history_again(runs):
-    second, changed = runs[1]["predicted"], runs[3]["predicted"]
+    second, changed = runs["second"]["predicted"], runs["changed"]["predicted"]
     assert changed["dbt_processed_at"].min() > second["dbt_processed_at"].max()
     assert set(changed["prediction_signature"]).isdisjoint(set(second["prediction_signature"]))
     valued = changed["is_valued"] & changed["discounted_purchases_horizon"].notna()
@@ -155,7 +164,7 @@ def test_a_changed_setting_predicts_every_history_again(runs):
 
 @pytest.mark.parametrize("table", CUSTOMER_TABLES)
 def test_the_customer_layer_recomputes_only_the_changed_customers(runs, table):
-    first, second, moved = runs[0][table], runs[1][table], runs[6]
+    first, second, moved = runs["first"][table], runs["second"][table], runs["moved"]
     first_written = first["dbt_processed_at"].max()
     rewritten = set(second.loc[second["dbt_processed_at"] > first_written, "customer_id"])
     kept = second[second["dbt_processed_at"] == first_written]
@@ -179,7 +188,7 @@ def test_the_customer_layer_recomputes_only_the_changed_customers(runs, table):
 
 @pytest.mark.parametrize("table", CUSTOMER_TABLES)
 def test_the_customer_layer_equals_a_full_build(runs, table):
-    second, full = runs[1][table], runs[2][table]
+    second, full = runs["second"][table], runs["full"][table]
     key = CUSTOMER_TABLES[table]
     assert second[key].equals(full[key])
     for column in (c for c in full.columns if c not in key + ["dbt_processed_at"]):
@@ -192,7 +201,7 @@ def test_the_customer_layer_equals_a_full_build(runs, table):
 
 @pytest.mark.parametrize("table", CUSTOMER_TABLES)
 def test_a_changed_setting_recomputes_every_customer_only_when_read(runs, table):
-    second, changed, margin = runs[1][table], runs[3][table], runs[7][table]
+    second, changed, margin = runs["second"][table], runs["changed"][table], runs["margin"][table]
     key = CUSTOMER_TABLES[table]
     # discount_rate is not read here: the signature stays, the customers priced again only are rewritten
     assert set(changed["parameters_signature"]) == set(second["parameters_signature"])
